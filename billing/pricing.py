@@ -1,0 +1,47 @@
+"""Credit prices: what a script and its options cost, computed the same way for every channel."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel
+
+from core.production import Preset, ProductionOptions
+from core.script import Script, TalkingSegment
+
+# Per-second prices reflect GPU time: lip-sync costs more than a b-roll clip per second.
+TALKING_BASE, TALKING_PER_S = 2.0, 0.6
+BROLL_BASE, BROLL_PER_S = 3.0, 0.5
+MUSIC = 2.0
+PRESET_FACTOR = {Preset.fast: 1.0, Preset.balanced: 1.3, Preset.quality: 1.7}
+PRODUCTION_MIN, PRODUCTION_MAX = 20, 100
+
+
+class LineItem(BaseModel):
+    label: str
+    credits: float
+
+
+class Quote(BaseModel):
+    credits: int
+    planned_seconds: float
+    items: list[LineItem]
+
+
+def quote_production(script: Script, options: ProductionOptions) -> Quote:
+    factor = PRESET_FACTOR[options.preset]
+    items: list[LineItem] = []
+    for index, segment in enumerate(script.segments, start=1):
+        seconds = segment.planned_seconds
+        if isinstance(segment, TalkingSegment):
+            cost = TALKING_BASE + TALKING_PER_S * seconds
+            label = f"{index}. talking head, {seconds:.1f}s"
+        else:
+            cost = BROLL_BASE + BROLL_PER_S * seconds
+            label = f"{index}. b-roll, {seconds:.1f}s"
+        items.append(LineItem(label=label, credits=round(cost * factor, 2)))
+    if options.music:
+        items.append(LineItem(label="music bed", credits=MUSIC))
+    raw = math.ceil(sum(i.credits for i in items))
+    credits = min(max(raw, PRODUCTION_MIN), PRODUCTION_MAX)
+    return Quote(credits=credits, planned_seconds=round(script.planned_seconds, 1), items=items)

@@ -1,0 +1,94 @@
+"""Async database access: one engine per event loop, sessions that commit or roll back as a unit."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from core.settings import get_settings
+
+# Callbacks run after a session's transaction commits (jobs are sent only then).
+AfterCommit = Callable[[], None]
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        # NullPool: aiosqlite connections are cheap and must not be shared across event loops.
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+
+
+class Database:
+    """An engine and its session factory, bound to the event loop that made it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits on success, rolls back on error, then runs after-commit hooks."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                session.info.pop("after_commit", None)
+                raise
+        for hook in session.info.pop("after_commit", []):
+            hook()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
+    """Run `hook` once the session's transaction has committed; dropped on rollback."""
+    session.info.setdefault("after_commit", []).append(hook)
+
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Database] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_database(url: str | None = None) -> Database:
+    """The Database for the running event loop (asyncpg connections cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    url = url or get_settings().resolved_database_url
+    db = _by_loop.get(loop)
+    if db is None or db.url != url:
+        db = Database(url)
+        _by_loop[loop] = db
+    return db
+
+
+async def dispose_all() -> None:
+    loop = asyncio.get_running_loop()
+    db = _by_loop.pop(loop, None)
+    if db is not None:
+        await db.dispose()

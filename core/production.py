@@ -1,0 +1,65 @@
+"""Production options: how a script is turned into a video (format, voice, music, captions)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VideoFormat(StrEnum):
+    tiktok = "tiktok"
+    youtube = "youtube"
+    square = "square"
+
+
+FORMAT_SIZES: dict[VideoFormat, tuple[int, int]] = {
+    VideoFormat.tiktok: (1080, 1920),
+    VideoFormat.youtube: (1920, 1080),
+    VideoFormat.square: (1080, 1080),
+}
+
+
+class Preset(StrEnum):
+    fast = "fast"
+    balanced = "balanced"
+    quality = "quality"
+
+
+class ProductionOptions(BaseModel):
+    """Everything besides the script that decides what gets produced."""
+
+    model_config = ConfigDict(frozen=True)
+    format: VideoFormat = Field(default=VideoFormat.tiktok, description="Target platform format.")
+    language: str = Field(
+        default="en",
+        pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$",
+        description="Spoken language (ISO 639).",
+    )
+    voice: str = Field(
+        default="default", max_length=64, description="Built-in voice name or a voice asset id."
+    )
+    avatar_asset_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Portrait asset for the host; default avatar if omitted.",
+    )
+    music: bool = Field(default=True, description="Lay a generated music bed under the video.")
+    music_prompt: str = Field(
+        default="upbeat light background music",
+        max_length=200,
+        description="Style of the music bed.",
+    )
+    captions: bool = Field(
+        default=True, description="Burn captions into the picture and write an SRT file."
+    )
+    preset: Preset = Field(
+        default=Preset.fast, description="Speed/quality trade-off of generation and encode."
+    )
+    title: str = Field(
+        default="", max_length=120, description="Working title, used for file names."
+    )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return FORMAT_SIZES[self.format]

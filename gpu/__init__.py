@@ -1,0 +1,1 @@
+"""GPU inference: the wire schemas, the app's HTTP client, and the separately deployable server."""

@@ -1,0 +1,1 @@
+"""Inference engines behind the GPU server, and the registry that picks one per kind."""

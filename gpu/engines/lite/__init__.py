@@ -1,0 +1,1 @@
+"""The lite engine set: real, small CPU engines (speech, key frames, motion, avatar, music)."""

@@ -1,0 +1,86 @@
+"""The Dramatiq broker chosen by settings (in-process or Redis) and the actors bound to it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications, TimeLimit
+
+from core.settings import Settings
+
+GPU_QUEUE = "gpu"
+MEDIA_QUEUE = "media"
+STEP_TIME_LIMIT_MS = 2 * 60 * 60 * 1000
+
+_local = threading.local()
+
+
+def run_coro(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine on this thread's own long-lived event loop (actors are sync functions;
+    a loop per thread keeps database engines and their connections reusable)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _local.loop = loop
+    return loop.run_until_complete(coro)
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    # Retries are decided by the step runner from the database, not by the broker.
+    middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()]
+    if settings.is_embedded_broker:
+        return StubBroker(middleware=middleware)
+    from dramatiq.brokers.redis import RedisBroker
+
+    return RedisBroker(url=settings.broker, middleware=middleware)
+
+
+class Actors:
+    """The step actors, declared on one broker."""
+
+    def __init__(self, broker: dramatiq.Broker, step: Callable[[str], None]) -> None:
+        self.broker = broker
+        options = {"max_retries": 0, "time_limit": STEP_TIME_LIMIT_MS}
+        self.by_queue = {
+            queue: dramatiq.Actor(
+                step,
+                broker=broker,
+                actor_name=f"{queue}.run_step",
+                queue_name=queue,
+                priority=0,
+                options=dict(options),
+            )
+            for queue in (GPU_QUEUE, MEDIA_QUEUE)
+        }
+
+    def send(self, queue: str, step_id: str, *, delay_ms: int | None = None) -> None:
+        actor = self.by_queue[queue]
+        if delay_ms:
+            actor.send_with_options(args=(step_id,), delay=delay_ms)
+        else:
+            actor.send(step_id)
+
+
+_actors: Actors | None = None
+_lock = threading.Lock()
+
+
+def configure(settings: Settings, step: Callable[[str], None]) -> Actors:
+    """Make the broker named by settings the global one and declare the actors on it."""
+    global _actors
+    with _lock:
+        broker = make_broker(settings)
+        dramatiq.set_broker(broker)
+        _actors = Actors(broker, step)
+        return _actors
+
+
+def current() -> Actors:
+    if _actors is None:
+        raise RuntimeError("job broker not configured; call jobs.runtime.start() first")
+    return _actors

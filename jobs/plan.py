@@ -1,0 +1,166 @@
+"""Planning: (Script, ProductionOptions) -> a DAG of steps, each named by a content key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.production import ProductionOptions
+from core.script import SPEECH_WPM, BrollSegment, Script, TalkingSegment
+
+# Bump an engine's version when its output for the same inputs changes: old artifacts are
+# then no longer reused.
+STEP_VERSIONS = {
+    "tts": 1,
+    "lipsync": 1,
+    "keyframe": 1,
+    "clip": 1,
+    "music": 1,
+    "captions": 1,
+    "render": 1,
+}
+GPU_KINDS = {"tts", "lipsync", "keyframe", "clip", "music"}
+# Generated pictures come at this long side; the render scales them to the canvas.
+GENERATION_LONG_SIDE = 1280
+MUSIC_MARGIN_S = 8.0
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    kind: str
+    params: dict[str, Any]
+    deps: tuple[str, ...] = ()
+    content_key: str = ""
+
+    @property
+    def queue(self) -> str:
+        return "gpu" if self.kind in GPU_KINDS else "media"
+
+
+@dataclass
+class _Builder:
+    engines: str
+    steps: dict[str, StepSpec] = field(default_factory=dict)
+
+    def add(self, name: str, kind: str, params: dict[str, Any], deps: tuple[str, ...] = ()) -> str:
+        for dep in deps:
+            if dep not in self.steps:
+                raise ValueError(f"step {name} depends on unknown step {dep}")
+        payload = {
+            "kind": kind,
+            "version": STEP_VERSIONS[kind],
+            "engines": self.engines if kind in GPU_KINDS else "ffmpeg",
+            "params": params,
+            "deps": [self.steps[d].content_key for d in deps],
+        }
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:40]
+        self.steps[name] = StepSpec(name, kind, params, deps, digest)
+        return name
+
+
+def generation_size(width: int, height: int) -> tuple[int, int]:
+    scale = GENERATION_LONG_SIDE / max(width, height)
+    return (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
+
+
+def seed_for(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+def plan_job(
+    script: Script,
+    options: ProductionOptions,
+    *,
+    portrait_key: str,
+    engines: str = "lite",
+    fps: int = 30,
+) -> list[StepSpec]:
+    """The steps that produce `script`, in an order where dependencies come first.
+
+    `portrait_key` identifies the avatar's bytes (a hash), so a new portrait re-runs lip-sync.
+    """
+    width, height = options.size
+    gen_w, gen_h = generation_size(width, height)
+    b = _Builder(engines)
+    voice = {"voice": options.voice, "language": options.language, "wpm": SPEECH_WPM}
+    segments: list[dict[str, Any]] = []
+    visuals: list[str] = []
+    voices: list[str] = []
+    for i, segment in enumerate(script.segments):
+        tts = None
+        if segment.text:
+            tts = b.add(f"tts/{i}", "tts", {"text": segment.text, **voice})
+            voices.append(tts)
+        if isinstance(segment, TalkingSegment):
+            assert tts is not None
+            visual = b.add(
+                f"lipsync/{i}",
+                "lipsync",
+                {"portrait": portrait_key, "width": gen_w, "height": gen_h, "fps": fps},
+                (tts,),
+            )
+            segments.append({"kind": "talking", "tts": tts, "visual": visual, "duration_s": None})
+        else:
+            assert isinstance(segment, BrollSegment)
+            seed = seed_for(segment.prompt)
+            key = b.add(
+                f"keyframe/{i}",
+                "keyframe",
+                {"prompt": segment.prompt, "width": gen_w, "height": gen_h, "seed": seed},
+            )
+            deps = (key, tts) if tts else (key,)
+            visual = b.add(
+                f"clip/{i}",
+                "clip",
+                {
+                    "prompt": segment.prompt,
+                    "duration_s": segment.duration_s,
+                    "fps": fps,
+                    "width": gen_w,
+                    "height": gen_h,
+                    "seed": seed,
+                    "preset": options.preset.value,
+                },
+                deps,
+            )
+            segments.append(
+                {"kind": "broll", "tts": tts, "visual": visual, "duration_s": segment.duration_s}
+            )
+        visuals.append(visual)
+    render_deps = [*visuals, *voices]
+    if options.music:
+        # Music depends on the planned length rounded up, not on the narration, so editing
+        # one segment's words does not regenerate it; the render trims and fades it.
+        length = math.ceil((script.planned_seconds + MUSIC_MARGIN_S) / 10) * 10
+        render_deps.append(
+            b.add(
+                "music",
+                "music",
+                {
+                    "prompt": options.music_prompt,
+                    "duration_s": length,
+                    "seed": seed_for(options.music_prompt),
+                },
+            )
+        )
+    captions = b.add("captions", "captions", {"segments": segments}, tuple(voices))
+    render_deps.append(captions)
+    b.add(
+        "render",
+        "render",
+        {
+            "width": width,
+            "height": height,
+            "fps": fps,
+            "preset": options.preset.value,
+            "burn_captions": options.captions,
+            "segments": segments,
+            "music": "music" if options.music else None,
+        },
+        tuple(render_deps),
+    )
+    return list(b.steps.values())

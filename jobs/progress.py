@@ -1,0 +1,80 @@
+"""Job progress: phases, a weighted fraction and an ETA, derived from the steps' states."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.events import ProgressEvent
+from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
+
+PHASES = {
+    "tts": "Voice",
+    "keyframe": "Key frames",
+    "lipsync": "Talking head",
+    "clip": "B-roll clips",
+    "music": "Music",
+    "captions": "Captions",
+    "render": "Render",
+}
+# Rough relative cost of one step of each kind, so the bar moves at an honest pace.
+WEIGHTS = {
+    "tts": 1.0,
+    "keyframe": 1.0,
+    "lipsync": 4.0,
+    "clip": 3.0,
+    "music": 2.0,
+    "captions": 0.5,
+    "render": 12.0,
+}
+
+
+def step_fraction(step: JobStep) -> float:
+    if step.status == StepStatus.done.value:
+        return 1.0
+    if step.status == StepStatus.running.value:
+        return min(max(step.progress, 0.0), 0.99)
+    return 0.0
+
+
+def summarize(
+    job: Job, steps: Sequence[JobStep], *, queue_position: int = 0, now: datetime | None = None
+) -> ProgressEvent:
+    now = now or utcnow()
+    total = sum(WEIGHTS[s.kind] for s in steps) or 1.0
+    fraction = sum(WEIGHTS[s.kind] * step_fraction(s) for s in steps) / total
+    phases: dict[str, float] = {}
+    for kind, label in PHASES.items():
+        of_kind = [s for s in steps if s.kind == kind]
+        if of_kind:
+            phases[label] = round(sum(step_fraction(s) for s in of_kind) / len(of_kind), 3)
+    status = JobStatus(job.status)
+    if status is JobStatus.succeeded:
+        fraction, phase = 1.0, "Done"
+    elif status.finished:
+        phase = status.value.capitalize()
+    else:
+        running = [s for s in steps if s.status == StepStatus.running.value]
+        waiting = [s for s in steps if s.status != StepStatus.done.value]
+        current = running[0] if running else (waiting[0] if waiting else None)
+        phase = (
+            job.phase
+            if job.phase.startswith("GPU unavailable")
+            else (PHASES.get(current.kind, "Working") if current else "Finishing")
+        )
+        if status is JobStatus.queued and not running:
+            phase = "Queued"
+    eta: float | None = None
+    if job.started_at is not None and 0.03 < fraction < 1.0:
+        elapsed = (now - job.started_at).total_seconds()
+        eta = round(elapsed / fraction * (1 - fraction), 1)
+    return ProgressEvent(
+        job_id=job.id,
+        status=job.status,
+        phase=phase,
+        fraction=round(min(fraction, 1.0), 4),
+        eta_s=eta,
+        queue_position=queue_position,
+        phases=phases,
+        message=job.error or "",
+    )

@@ -1,0 +1,244 @@
+"""Job state transitions in the database: create, advance, finish, fail, cancel, recover."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing import ledger
+from core.db import after_commit
+from core.errors import NotFound
+from core.events import get_bus
+from core.logging import get_logger
+from core.models import Job, JobStatus, JobStep, StepStatus, Usage, utcnow
+from core.production import ProductionOptions
+from core.script import Script
+from jobs import broker
+from jobs.plan import StepSpec, plan_job
+from jobs.progress import summarize
+
+log = get_logger("jobs")
+
+
+async def lock_job(session: AsyncSession, job_id: str) -> Job:
+    """Serialise transitions of one job: the UPDATE takes its row lock (PostgreSQL) or the
+    write lock (SQLite) before anything is read, so two finishing steps never both miss
+    that the job is complete."""
+    await session.execute(update(Job).where(Job.id == job_id).values(status=Job.status))
+    job = await session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+async def job_steps(session: AsyncSession, job_id: str) -> Sequence[JobStep]:
+    result = await session.scalars(
+        select(JobStep)
+        .where(JobStep.job_id == job_id)
+        .order_by(JobStep.id)
+        .execution_options(populate_existing=True)
+    )
+    return result.all()
+
+
+def _send_after_commit(session: AsyncSession, step: JobStep, delay_ms: int | None = None) -> None:
+    queue, step_id = step.queue, step.id
+    after_commit(session, lambda: broker.current().send(queue, step_id, delay_ms=delay_ms))
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    script: Script,
+    options: ProductionOptions,
+    credits: int,
+    portrait_key: str,
+    engines: str,
+    workflow: str = "production",
+    conversation_id: str | None = None,
+) -> Job:
+    """Insert the job and its steps, hold its credits, and queue the steps that can start.
+    Messages go to the broker only after the caller's transaction commits."""
+    job = Job(
+        user_id=user_id,
+        conversation_id=conversation_id,
+        workflow=workflow,
+        script_text=script.to_text(),
+        options=options.model_dump(mode="json"),
+        credits=credits,
+    )
+    session.add(job)
+    await session.flush()
+    held = await ledger.hold(session, user_id, credits, job_id=job.id)
+    job.hold_id = held.id
+    specs: list[StepSpec] = plan_job(script, options, portrait_key=portrait_key, engines=engines)
+    for spec in specs:
+        session.add(
+            JobStep(
+                job_id=job.id,
+                name=spec.name,
+                kind=spec.kind,
+                queue=spec.queue,
+                content_key=spec.content_key,
+                deps=list(spec.deps),
+                params=spec.params,
+            )
+        )
+    await session.flush()
+    await queue_ready_steps(session, job)
+    log.info("job.created", job_id=job.id, steps=len(specs), credits=credits)
+    return job
+
+
+async def queue_ready_steps(session: AsyncSession, job: Job) -> int:
+    steps = await job_steps(session, job.id)
+    done = {s.name for s in steps if s.status == StepStatus.done.value}
+    queued = 0
+    for step in steps:
+        if step.status == StepStatus.pending.value and all(d in done for d in step.deps):
+            step.status = StepStatus.queued.value
+            step.heartbeat_at = utcnow()
+            _send_after_commit(session, step)
+            queued += 1
+    return queued
+
+
+async def publish(session: AsyncSession, job: Job) -> None:
+    steps = await job_steps(session, job.id)
+    position = 0
+    if job.status == JobStatus.queued.value:
+        position = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.status == JobStatus.queued.value, Job.created_at < job.created_at)
+            )
+            or 0
+        )
+    event = summarize(job, steps, queue_position=position)
+    job.progress, job.phase = event.fraction, event.phase[:40]
+    after_commit(session, lambda: get_bus().publish(event))
+
+
+async def finish_step(session: AsyncSession, step_id: str, *, reused: bool) -> None:
+    """Mark a step done and move its job forward; completes the job when it was the last."""
+    step = await session.get(JobStep, step_id)
+    if step is None:
+        return
+    job = await lock_job(session, step.job_id)
+    step = await session.get(JobStep, step_id, populate_existing=True)
+    assert step is not None
+    if step.status == StepStatus.done.value:
+        return  # another worker finished it after a lease expiry; first one wins
+    step.status, step.progress, step.reused = StepStatus.done.value, 1.0, reused
+    step.finished_at = utcnow()
+    step.error = None
+    if JobStatus(job.status).finished:
+        return
+    await session.flush()
+    steps = await job_steps(session, job.id)
+    if all(s.status == StepStatus.done.value for s in steps):
+        await _succeed(session, job, steps)
+    else:
+        await queue_ready_steps(session, job)
+    await publish(session, job)
+
+
+async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) -> None:
+    render = next(s for s in steps if s.kind == "render")
+    job.status = JobStatus.succeeded.value
+    job.finished_at = utcnow()
+    job.output = {
+        "render_key": render.content_key,
+        "video": "video.mp4",
+        "captions": "captions.srt",
+    }
+    if job.hold_id:
+        await ledger.capture(session, job.hold_id)
+    gpu_seconds = sum(
+        (s.finished_at - s.started_at).total_seconds()
+        for s in steps
+        if s.queue == broker.GPU_QUEUE and s.started_at and s.finished_at and not s.reused
+    )
+    session.add(
+        Usage(
+            user_id=job.user_id,
+            job_id=job.id,
+            credits_used=job.credits,
+            gpu_seconds=round(gpu_seconds, 2),
+        )
+    )
+    log.info("job.succeeded", job_id=job.id)
+
+
+async def fail_job(
+    session: AsyncSession, job_id: str, reason: str, *, status: JobStatus = JobStatus.failed
+) -> Job:
+    """End a job that cannot finish: stop its waiting steps and give its credits back."""
+    job = await lock_job(session, job_id)
+    if JobStatus(job.status).finished:
+        return job
+    job.status, job.error, job.finished_at = status.value, reason, utcnow()
+    await session.execute(
+        update(JobStep)
+        .where(
+            JobStep.job_id == job_id,
+            JobStep.status.in_([StepStatus.pending.value, StepStatus.queued.value]),
+        )
+        .values(status=StepStatus.cancelled.value)
+    )
+    if job.hold_id:
+        await ledger.release(session, job.hold_id)
+    await publish(session, job)
+    log.info("job.ended", job_id=job_id, status=status.value, reason=reason)
+    return job
+
+
+async def cancel_job(session: AsyncSession, job_id: str, *, user_id: str) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None or job.user_id != user_id:
+        raise NotFound(f"job {job_id} not found")
+    return await fail_job(session, job_id, "cancelled by the user", status=JobStatus.cancelled)
+
+
+async def recover(
+    session: AsyncSession, *, lease_s: float, requeue_all_queued: bool = False
+) -> int:
+    """Re-send steps whose worker vanished (running, silent past the lease) and steps whose
+    message may be lost (queued long ago, or all queued ones when the broker is fresh).
+    Duplicated messages are harmless: claiming a step is a conditional update."""
+    cutoff = utcnow() - timedelta(seconds=lease_s)
+    stale_running = (
+        await session.scalars(
+            select(JobStep).where(
+                JobStep.status == StepStatus.running.value, JobStep.heartbeat_at < cutoff
+            )
+        )
+    ).all()
+    queued_filter = [JobStep.status == StepStatus.queued.value]
+    if not requeue_all_queued:
+        queued_filter.append(JobStep.heartbeat_at < cutoff)
+    stale_queued = (await session.scalars(select(JobStep).where(*queued_filter))).all()
+    recovered = 0
+    for step in [*stale_running, *stale_queued]:
+        # Conditional: the step may have finished since the select above.
+        result = await session.execute(
+            update(JobStep)
+            .where(
+                JobStep.id == step.id,
+                JobStep.status == step.status,
+                JobStep.heartbeat_at < cutoff
+                if step.status == StepStatus.running.value
+                else JobStep.id == step.id,
+            )
+            .values(status=StepStatus.queued.value, worker_id=None, heartbeat_at=utcnow())
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            log.info("job.step_recovered", job_id=step.job_id, step=step.name, was=step.status)
+            _send_after_commit(session, step)
+            recovered += 1
+    return recovered

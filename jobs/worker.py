@@ -1,0 +1,80 @@
+"""The worker: Dramatiq worker threads over the configured broker, plus the recovery sweep."""
+
+from __future__ import annotations
+
+import threading
+
+from dramatiq import Worker
+
+from core.db import get_database
+from core.logging import get_logger
+from core.settings import Settings, get_settings
+from jobs import broker, service
+from jobs.runner import run_step
+
+log = get_logger("jobs.worker")
+
+
+def _step_actor(step_id: str) -> None:
+    broker.run_coro(run_step(step_id))
+
+
+async def sweep(settings: Settings, *, requeue_all_queued: bool = False) -> int:
+    async with get_database().session() as s:
+        return await service.recover(
+            s, lease_s=settings.step_lease_s, requeue_all_queued=requeue_all_queued
+        )
+
+
+class JobWorker:
+    """Consumes step messages on worker threads and periodically re-sends orphaned steps."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        queues: set[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.actors = broker.configure(self.settings, _step_actor)
+        self.worker = Worker(
+            self.actors.broker,
+            queues=queues,
+            worker_threads=threads or self.settings.worker_threads,
+            worker_timeout=100,
+        )
+        self._stop = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="skyie-sweeper", daemon=True)
+
+    def start(self) -> JobWorker:
+        self.worker.start()
+        self._sweeper.start()
+        return self
+
+    def _sweep_loop(self) -> None:
+        # A fresh in-process broker has lost every message of a previous run: resend them all.
+        first = {"requeue_all_queued": self.settings.is_embedded_broker}
+        interval = max(0.5, min(self.settings.step_lease_s / 2, 30.0))
+        while True:
+            try:
+                recovered = broker.run_coro(sweep(self.settings, **first))
+                if recovered:
+                    log.info("worker.recovered", steps=recovered)
+            except Exception:
+                log.exception("worker.sweep_failed")
+            first = {}
+            if self._stop.wait(interval):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.worker.stop()
+        self._sweeper.join(timeout=5)
+        self.actors.broker.close()
+
+    def __enter__(self) -> JobWorker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

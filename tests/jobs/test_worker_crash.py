@@ -1,0 +1,120 @@
+"""Kill the worker process in the middle of a job, start another: the job completes, no
+finished step runs again, and the credits are captured exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core import migrate
+from core.events import reset_bus
+from core.models import EntryKind, JobStatus, StepStatus
+from core.settings import get_settings
+from jobs import broker
+from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_redis
+from tests.jobs.helpers import ledger_of, make_user, steps_of, submit, wait_for
+
+SCRIPT = (
+    "[TALKING] Welcome back to the channel.\n"
+    "[BROLL: a lighthouse on a cliff at dusk | 2s] Here is the first idea.\n"
+    "[BROLL: a busy night market, tracking shot | 2s] And the second one.\n"
+    "[TALKING] Thanks for watching.\n"
+)
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "worker", "--threads", "1", "--log-level", "INFO"],
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    return proc
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+async def test_job_survives_a_killed_worker(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests import conftest
+
+    if database == "postgres" and not conftest._postgres_ready:
+        conftest._reset_postgres()
+        conftest._postgres_ready = True
+    _flush_redis()
+    db_url = (
+        POSTGRES_URL if database == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    )
+    env = {
+        "SKYIE_HOME": str(tmp_path / "home"),
+        "SKYIE_DATABASE_URL": db_url,
+        "SKYIE_BROKER": REDIS_URL,
+        "SKYIE_EVENTS": REDIS_URL,
+        "SKYIE_STEP_LEASE_S": "2",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    reset_bus()
+    settings = get_settings()
+    migrate.upgrade(db_url)
+    broker.configure(settings, lambda step_id: None)  # this process only sends
+
+    user = await make_user(settings, 300)
+    started = await submit(settings, user, SCRIPT)
+    log = tmp_path / "worker.log"
+    first = start_worker(env, log)
+    try:
+        # Kill it once some steps are finished and another is in flight.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            steps = await steps_of(settings, started.job_id)
+            done = [s for s in steps if s.status == StepStatus.done.value]
+            running = [s for s in steps if s.status == StepStatus.running.value]
+            if len(done) >= 3 and running:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("worker made no progress:\n" + log.read_text())
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    before = {
+        s.name: s.finished_at
+        for s in await steps_of(settings, started.job_id)
+        if s.status == StepStatus.done.value
+    }
+
+    second = start_worker(env, log)
+    try:
+        job = await wait_for(settings, started.job_id, timeout_s=150)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    assert job.status == JobStatus.succeeded.value, job.error or log.read_text()[-3000:]
+    after = await steps_of(settings, started.job_id)
+    for step in after:
+        assert step.status == StepStatus.done.value
+        if step.name in before:
+            # Finished before the kill: never run again, not even re-marked.
+            assert step.runs == 1, step.name
+            assert step.finished_at == before[step.name], step.name
+    assert any(s.attempts > 1 for s in after), "the in-flight step should have been recovered"
+    balance, entries = await ledger_of(settings, user)
+    captures = [e for e in entries if e.kind == EntryKind.capture.value and e.job_id == job.id]
+    assert len(captures) == 1
+    assert balance == 300 - started.credits

@@ -1,0 +1,21 @@
+"""The local user of embedded mode: created on first use with the starting credits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing import ledger
+from core.models import User
+from core.settings import Settings
+
+
+async def ensure_local_user(session: AsyncSession, settings: Settings) -> User:
+    user = await session.scalar(select(User).where(User.email == settings.local_user_email))
+    if user is None:
+        user = User(email=settings.local_user_email, name="Local creator")
+        session.add(user)
+        await session.flush()
+        if settings.starting_credits:
+            await ledger.grant(session, user.id, settings.starting_credits, note="starting credits")
+    return user
