@@ -11,7 +11,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications, TimeLimit
 
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 GPU_QUEUE = "gpu"
 MEDIA_QUEUE = "media"
@@ -43,8 +43,9 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
 class Actors:
     """The step actors, declared on one broker."""
 
-    def __init__(self, broker: dramatiq.Broker, step: Callable[[str], None]) -> None:
+    def __init__(self, broker: dramatiq.Broker, step: Callable[[str], None], *, url: str) -> None:
         self.broker = broker
+        self.url = url
         options = {"max_retries": 0, "time_limit": STEP_TIME_LIMIT_MS}
         self.by_queue = {
             queue: dramatiq.Actor(
@@ -76,11 +77,16 @@ def configure(settings: Settings, step: Callable[[str], None]) -> Actors:
     with _lock:
         broker = make_broker(settings)
         dramatiq.set_broker(broker)
-        _actors = Actors(broker, step)
+        _actors = Actors(broker, step, url=settings.broker)
         return _actors
 
 
 def current() -> Actors:
-    if _actors is None:
-        raise RuntimeError("job broker not configured; call jobs.runtime.start() first")
+    """The actors on the broker the settings name now (configured on first use, so a process
+    that only submits jobs, such as the API, needs no set-up call)."""
+    settings = get_settings()
+    if _actors is None or _actors.url != settings.broker:
+        from jobs.worker import step_actor  # the actor body lives above this module
+
+        return configure(settings, step_actor)
     return _actors

@@ -15,7 +15,8 @@ from jobs.runner import run_step
 log = get_logger("jobs.worker")
 
 
-def _step_actor(step_id: str) -> None:
+def step_actor(step_id: str) -> None:
+    """The body of the step actors: run one step on this thread's event loop."""
     broker.run_coro(run_step(step_id))
 
 
@@ -37,7 +38,7 @@ class JobWorker:
         threads: int | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.actors = broker.configure(self.settings, _step_actor)
+        self.actors = broker.configure(self.settings, step_actor)
         self.worker = Worker(
             self.actors.broker,
             queues=queues,

@@ -17,7 +17,6 @@ from core import migrate
 from core.events import reset_bus
 from core.models import EntryKind, JobStatus, StepStatus
 from core.settings import get_settings
-from jobs import broker
 from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_redis
 from tests.jobs.helpers import ledger_of, make_user, steps_of, submit, wait_for
 
@@ -67,7 +66,6 @@ async def test_job_survives_a_killed_worker(
     reset_bus()
     settings = get_settings()
     migrate.upgrade(db_url)
-    broker.configure(settings, lambda step_id: None)  # this process only sends
 
     user = await make_user(settings, 300)
     started = await submit(settings, user, SCRIPT)
