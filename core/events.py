@@ -70,14 +70,14 @@ class LocalBus:
 class RedisBus:
     """Redis pub/sub bus for production: any process publishes, any process listens."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "skyie") -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self.namespace = namespace
 
-    @staticmethod
-    def channel(job_id: str) -> str:
-        return f"skyie:job:{job_id}"
+    def channel(self, job_id: str) -> str:
+        return f"{self.namespace}:job:{job_id}"
 
     def publish(self, event: ProgressEvent) -> None:
         self._redis.publish(self.channel(event.job_id), event.model_dump_json())
@@ -113,8 +113,9 @@ def get_bus() -> LocalBus | RedisBus:
     global _bus
     with _bus_lock:
         if _bus is None:
-            url = get_settings().events
-            _bus = LocalBus() if url == EMBEDDED else RedisBus(url)
+            settings = get_settings()
+            url = settings.events
+            _bus = LocalBus() if url == EMBEDDED else RedisBus(url, settings.redis_namespace)
         return _bus
 
 

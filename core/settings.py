@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     events: str = Field(
         default=EMBEDDED, description="'embedded' (in-process bus) or a redis:// URL."
     )
+    redis_namespace: str = Field(
+        default="skyie", description="Prefix of every Redis key and channel."
+    )
     gpu_url: str = Field(
         default=EMBEDDED, description="'embedded' (in-process lite server) or the GPU server's URL."
     )

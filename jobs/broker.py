@@ -37,7 +37,9 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
         return StubBroker(middleware=middleware)
     from dramatiq.brokers.redis import RedisBroker
 
-    return RedisBroker(url=settings.broker, middleware=middleware)
+    return RedisBroker(
+        url=settings.broker, middleware=middleware, namespace=f"{settings.redis_namespace}:dramatiq"
+    )
 
 
 class Actors:

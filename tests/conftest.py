@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,37 +17,47 @@ from core.db import get_database
 from core.events import reset_bus
 from core.settings import Settings, get_settings
 
-POSTGRES_URL = os.environ.get(
+# Each test session gets a database and a Redis namespace of its own, so two runs on one
+# machine (a developer's and CI's) never see each other's rows or messages.
+SESSION = uuid.uuid4().hex[:10]
+ADMIN_POSTGRES_URL = os.environ.get(
     "SKYIE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+POSTGRES_URL = f"{ADMIN_POSTGRES_URL.rsplit('/', 1)[0]}/skyie_test_{SESSION}"
 REDIS_URL = os.environ.get("SKYIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_NAMESPACE = f"skyie-test-{SESSION}"
 
 _postgres_ready = False
 
 
-def _reset_postgres() -> None:
-    """Start the session from an empty schema, migrated by the same code production uses."""
-    import asyncio
-
+def _admin(sql: str) -> None:
     import asyncpg
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+    async def run() -> None:
+        conn = await asyncpg.connect(ADMIN_POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
         try:
-            await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+            await conn.execute(sql)
         finally:
             await conn.close()
 
     # A thread of its own: this may be called from inside a running event loop.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, drop()).result()
-    migrate.upgrade(POSTGRES_URL)
+        pool.submit(asyncio.run, run()).result()
 
 
-def _flush_redis() -> None:
-    import redis
+def postgres_url() -> str:
+    """This session's PostgreSQL database, created and migrated on first use."""
+    global _postgres_ready
+    if not _postgres_ready:
+        _admin(f'CREATE DATABASE "skyie_test_{SESSION}"')
+        _postgres_ready = True
+        migrate.upgrade(POSTGRES_URL)
+    return POSTGRES_URL
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _postgres_ready:
+        _admin(f'DROP DATABASE IF EXISTS "skyie_test_{SESSION}" WITH (FORCE)')
 
 
 @dataclass
@@ -68,19 +80,18 @@ def stack(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Stack]:
     """SQLite + the in-process broker, and PostgreSQL + Redis: job tests run on both."""
-    global _postgres_ready
-    env = {"SKYIE_HOME": str(tmp_path / "home"), "SKYIE_STEP_LEASE_S": "3"}
+    env = {
+        "SKYIE_HOME": str(tmp_path / "home"),
+        "SKYIE_STEP_LEASE_S": "3",
+        "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
+    }
     if request.param == "sqlite":
         env |= {"SKYIE_DATABASE_URL": "", "SKYIE_BROKER": "embedded", "SKYIE_EVENTS": "embedded"}
         settings = _configure(monkeypatch, env)
         migrate.upgrade(settings.resolved_database_url)
     else:
-        if not _postgres_ready:
-            _reset_postgres()
-            _postgres_ready = True
-        _flush_redis()
         env |= {
-            "SKYIE_DATABASE_URL": POSTGRES_URL,
+            "SKYIE_DATABASE_URL": postgres_url(),
             "SKYIE_BROKER": REDIS_URL,
             "SKYIE_EVENTS": REDIS_URL,
         }

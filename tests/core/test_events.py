@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.events import LocalBus, ProgressEvent, RedisBus
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_NAMESPACE, REDIS_URL
 
 
 def event(job_id: str, fraction: float) -> ProgressEvent:
@@ -15,7 +15,7 @@ def event(job_id: str, fraction: float) -> ProgressEvent:
 
 
 @pytest.mark.parametrize(
-    "make_bus", [LocalBus, lambda: RedisBus(REDIS_URL)], ids=["local", "redis"]
+    "make_bus", [LocalBus, lambda: RedisBus(REDIS_URL, REDIS_NAMESPACE)], ids=["local", "redis"]
 )
 def test_subscribers_get_their_jobs_events_only(make_bus: object) -> None:
     bus = make_bus()  # type: ignore[operator]

@@ -17,7 +17,7 @@ from core import migrate
 from core.events import reset_bus
 from core.models import EntryKind, JobStatus, StepStatus
 from core.settings import get_settings
-from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_redis
+from tests.conftest import REDIS_NAMESPACE, REDIS_URL, postgres_url
 from tests.jobs.helpers import ledger_of, make_user, steps_of, submit, wait_for
 
 SCRIPT = (
@@ -44,14 +44,10 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 async def test_job_survives_a_killed_worker(
     database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests import conftest
-
-    if database == "postgres" and not conftest._postgres_ready:
-        conftest._reset_postgres()
-        conftest._postgres_ready = True
-    _flush_redis()
     db_url = (
-        POSTGRES_URL if database == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+        postgres_url()
+        if database == "postgres"
+        else f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     )
     env = {
         "SKYIE_HOME": str(tmp_path / "home"),
@@ -59,6 +55,7 @@ async def test_job_survives_a_killed_worker(
         "SKYIE_BROKER": REDIS_URL,
         "SKYIE_EVENTS": REDIS_URL,
         "SKYIE_STEP_LEASE_S": "2",
+        "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
