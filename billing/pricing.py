@@ -45,3 +45,38 @@ def quote_production(script: Script, options: ProductionOptions) -> Quote:
     raw = math.ceil(sum(i.credits for i in items))
     credits = min(max(raw, PRODUCTION_MIN), PRODUCTION_MAX)
     return Quote(credits=credits, planned_seconds=round(script.planned_seconds, 1), items=items)
+
+
+TALKING_HEAD_MIN, TALKING_HEAD_MAX = 10, 30
+BROLL_SCENE_MIN, BROLL_SCENE_MAX = 5, 15
+
+
+def quote_talking_head(script: Script, options: ProductionOptions) -> Quote:
+    seconds = script.planned_seconds
+    raw = math.ceil((TALKING_BASE * 2 + TALKING_PER_S * seconds) * PRESET_FACTOR[options.preset])
+    credits = min(max(raw, TALKING_HEAD_MIN), TALKING_HEAD_MAX)
+    item = LineItem(label=f"talking head, {seconds:.1f}s", credits=credits)
+    return Quote(credits=credits, planned_seconds=round(seconds, 1), items=[item])
+
+
+def quote_broll(script: Script, options: ProductionOptions) -> Quote:
+    factor = PRESET_FACTOR[options.preset]
+    items = []
+    for index, segment in enumerate(script.segments, start=1):
+        seconds = segment.planned_seconds
+        raw = math.ceil((BROLL_BASE * 2 + BROLL_PER_S * seconds) * factor)
+        credits = min(max(raw, BROLL_SCENE_MIN), BROLL_SCENE_MAX)
+        items.append(LineItem(label=f"{index}. b-roll scene, {seconds:.1f}s", credits=credits))
+    if options.music:
+        items.append(LineItem(label="music bed", credits=MUSIC))
+    credits = math.ceil(sum(i.credits for i in items))
+    return Quote(credits=credits, planned_seconds=round(script.planned_seconds, 1), items=items)
+
+
+def quote_for(workflow: str, script: Script, options: ProductionOptions) -> Quote:
+    """The price of a workflow: the forms' single-purpose ones have their own ranges."""
+    if workflow == "talking_head":
+        return quote_talking_head(script, options)
+    if workflow == "broll":
+        return quote_broll(script, options)
+    return quote_production(script, options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import time
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from agent.planner import plan
-from billing.pricing import Quote
+from billing.pricing import Quote, quote_production
 from core import migrate
 from core.db import get_database
 from core.errors import SkyieError
@@ -32,7 +33,7 @@ from jobs.worker import JobWorker
 from tools.accounts import ensure_local_user
 from tools.assets import import_avatar
 from tools.context import ToolContext
-from tools.production import ProduceVideoInput, QuoteInput, parse_and_quote, produce_video
+from tools.production import make_quote, start_production
 
 
 @dataclass
@@ -59,6 +60,18 @@ def slugify(text: str, fallback: str = "video") -> str:
     return slug or fallback
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Fail before anything is spent if the results could not be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SkyieError(
+            f"cannot use {str(out_dir)!r} as the output folder: {exc.strerror}"
+        ) from None
+    if not os.access(out_dir, os.W_OK):
+        raise SkyieError(f"the output folder {str(out_dir)!r} is not writable")
+
+
 def plan_request(req: DemoRequest) -> Planned:
     if req.script_file is not None:
         try:
@@ -73,8 +86,7 @@ def plan_request(req: DemoRequest) -> Planned:
         slug = slugify(options.title or brief.topic)
     if req.format is not None:
         options = options.model_copy(update={"format": req.format})
-    _, priced = parse_and_quote(QuoteInput(script=script.to_text(), options=options))
-    return Planned(script, options, priced, slug)
+    return Planned(script, options, quote_production(script, options), slug)
 
 
 def show_plan(console: Console, planned: Planned) -> None:
@@ -143,6 +155,7 @@ async def run_demo(req: DemoRequest, settings: Settings, console: Console) -> di
         show_plan(console, planned)
     if req.dry_run:
         return result
+    check_out_dir(req.out_dir)
     migrate.upgrade(settings.resolved_database_url)
     storage = get_storage(settings.storage_dir)
     db = get_database(settings.resolved_database_url)
@@ -157,9 +170,9 @@ async def run_demo(req: DemoRequest, settings: Settings, console: Console) -> di
             if req.avatar is not None:
                 asset = await import_avatar(ctx, req.avatar)
                 options = options.model_copy(update={"avatar_asset_id": asset.id})
-            started = await produce_video(
-                ctx, ProduceVideoInput(script=planned.script.to_text(), options=options)
-            )
+            # The person saw the quote printed above: running the demo is the approval.
+            shown = await make_quote(ctx, planned.script, options)
+            started = await start_production(ctx, shown.quote_id)
         t0 = time.monotonic()
         if req.as_json:
             job = await _wait(started.job_id, None)

@@ -44,6 +44,9 @@ def demo(
     from cli.demo import DemoRequest, print_json, run_demo
 
     configure_logging("ERROR")
+    if script is not None and brief.strip():
+        err.print("[red]error:[/] give either a brief or --script FILE, not both")
+        raise typer.Exit(2)
     if script is None and not brief.strip():
         err.print(
             "[red]error:[/] the brief is empty: describe the video, "
@@ -59,6 +62,27 @@ def demo(
         raise typer.Exit(1) from None
     if as_json:
         print_json(result)
+
+
+@app.command()
+def chat(
+    conversation: str | None = typer.Option(
+        None, "--conversation", help="Continue this conversation."
+    ),
+    out: Path = typer.Option(Path("out"), "--out", help="Folder for finished videos."),
+) -> None:
+    """Talk to the studio: describe a video, change it in plain words, approve, get the file."""
+    from cli.chat import run_chat
+
+    configure_logging("ERROR")
+    try:
+        code = asyncio.run(
+            run_chat(get_settings(), Console(), conversation_id=conversation, out_dir=out)
+        )
+    except SkyieError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -86,6 +110,10 @@ def worker(
         err.print(
             "[red]error:[/] a separate worker needs a shared broker: set SKYIE_BROKER=redis://…"
         )
+        raise typer.Exit(2)
+    unknown = set(queues or ()) - {"gpu", "media"}
+    if unknown:
+        err.print(f"[red]error:[/] unknown queue {', '.join(sorted(unknown))}; use gpu or media")
         raise typer.Exit(2)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

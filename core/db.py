@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from core.logging import get_logger
 from core.settings import get_settings
+
+log = get_logger("db")
 
 # Callbacks run after a session's transaction commits (jobs are sent only then).
 AfterCommit = Callable[[], None]
@@ -60,7 +63,11 @@ class Database:
                 session.info.pop("after_commit", None)
                 raise
         for hook in session.info.pop("after_commit", []):
-            hook()
+            # The transaction is already committed: one failing hook must not stop the others.
+            try:
+                hook()
+            except Exception:
+                log.exception("db.after_commit_failed")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -71,6 +78,7 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(hook)
 
 
+_disposing: set[asyncio.Task[None]] = set()
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Database] = (
     weakref.WeakKeyDictionary()
 )
@@ -82,6 +90,11 @@ def get_database(url: str | None = None) -> Database:
     url = url or get_settings().resolved_database_url
     db = _by_loop.get(loop)
     if db is None or db.url != url:
+        if db is not None:
+            # Its connections would otherwise stay open; keep the task referenced until done.
+            task = loop.create_task(db.dispose())
+            _disposing.add(task)
+            task.add_done_callback(_disposing.discard)
         db = Database(url)
         _by_loop[loop] = db
     return db

@@ -10,7 +10,10 @@ from contextlib import contextmanager
 
 from pydantic import BaseModel, Field
 
+from core.logging import get_logger
 from core.settings import EMBEDDED, get_settings
+
+log = get_logger("events")
 
 
 class ProgressEvent(BaseModel):
@@ -80,7 +83,11 @@ class RedisBus:
         return f"{self.namespace}:job:{job_id}"
 
     def publish(self, event: ProgressEvent) -> None:
-        self._redis.publish(self.channel(event.job_id), event.model_dump_json())
+        # Progress is advisory (the database holds the truth): a Redis hiccup must not fail a step.
+        try:
+            self._redis.publish(self.channel(event.job_id), event.model_dump_json())
+        except Exception:
+            log.warning("events.publish_failed", job_id=event.job_id, exc_info=True)
 
     @contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:

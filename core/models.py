@@ -99,6 +99,10 @@ class Conversation(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20), default="cli")
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Turns so far; a quote shown in turn N can be approved from turn N+1 on.
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    # The working draft: {"script": text, "options": {...}, "quote_id": ...}.
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -218,3 +222,22 @@ class Usage(Base):
     credits_used: Mapped[int] = mapped_column(Integer)
     gpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Quote(Base):
+    """A price shown to a person. Spending needs one: unexpired, unused, for this exact script."""
+
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("quo"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    turn: Mapped[int | None] = mapped_column(Integer)
+    workflow: Mapped[str] = mapped_column(String(30), default="production")
+    script_text: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    credits: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    job_id: Mapped[str | None] = mapped_column(String(40), unique=True)

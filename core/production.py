@@ -29,7 +29,7 @@ class Preset(StrEnum):
 class ProductionOptions(BaseModel):
     """Everything besides the script that decides what gets produced."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     format: VideoFormat = Field(default=VideoFormat.tiktok, description="Target platform format.")
     language: str = Field(
         default="en",

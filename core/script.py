@@ -115,6 +115,12 @@ class BrollSegment(BaseModel):
             raise ValueError(f"prompt is {len(value)} characters; at most {MAX_PROMPT_CHARS}")
         return value
 
+    @field_validator("duration_s")
+    @classmethod
+    def _duration(cls, value: float | None) -> float | None:
+        # Hundredths are plenty, and they print exactly: a script re-parsed is the same script.
+        return None if value is None else round(value, 2)
+
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default="lite",
         description="Engine set on the GPU server; part of every GPU step's content key.",
     )
+    gpu_wait_max_s: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="A job waiting this long for the GPU fails and releases its credits.",
+    )
     worker_threads: int = Field(default=2, ge=1, le=64)
     step_lease_s: float = Field(
         default=600.0,
@@ -44,7 +49,7 @@ class Settings(BaseSettings):
     )
     local_user_email: str = "local@skyie.studio"
     anthropic_api_key: str = ""
-    llm_model: str = "claude-sonnet-4-5"
+    llm_model: str = "claude-sonnet-4-6"
 
     @property
     def storage_dir(self) -> Path:

@@ -38,6 +38,12 @@ class Storage:
         """Move a scratch folder into place as artifact `key`. If another worker got there first,
         theirs wins and ours is discarded: both were made from the same inputs."""
         (scratch / META).write_text(json.dumps(meta, sort_keys=True))
+        # Durable before visible: after a power cut an artifact is whole or absent, never a
+        # valid meta.json beside a truncated video that would be reused forever.
+        for path in scratch.iterdir():
+            if path.is_file():
+                _fsync(path)
+        _fsync(scratch)
         final = self.artifact_dir(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -85,6 +91,14 @@ class Storage:
         tmp.write_bytes(data)
         os.replace(tmp, dest)
         return dest
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _stores: dict[Path, Storage] = {}

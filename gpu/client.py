@@ -31,6 +31,10 @@ class GpuUnavailable(GpuError):
     """The GPU server cannot be reached, keeps failing, or has no engine for the request."""
 
 
+class GpuTimeout(GpuError):
+    """A task ran past its time limit; another attempt may finish."""
+
+
 class GpuTaskFailed(GpuError):
     """A task ran and failed (or never finished in time); the message says why."""
 
@@ -103,7 +107,9 @@ class GpuClient:
                 response = await self._request("GET", f"/tasks/{task_id}")
             except GpuRequestError as exc:
                 if exc.status_code == 404:
-                    raise GpuTaskFailed(
+                    # A restarted or pre-empted server forgets its tasks: the work is lost,
+                    # not wrong, so the caller waits for the GPU and submits it again.
+                    raise GpuUnavailable(
                         f"task {task_id} is unknown to the GPU server (it may have restarted)"
                     ) from exc
                 raise
@@ -118,7 +124,7 @@ class GpuClient:
                     f"{info.kind} task {task_id} failed: {info.error or 'no reason given'}"
                 )
             if time.monotonic() > deadline:
-                raise GpuTaskFailed(
+                raise GpuTimeout(
                     f"{info.kind} task {task_id} did not finish within {self.task_timeout_s:.0f} s "
                     f"(state {info.state}, progress {info.progress:.0%})"
                 )

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.production import ProductionOptions
-from core.script import SPEECH_WPM, BrollSegment, Script, TalkingSegment
+from core.script import (
+    DEFAULT_BROLL_S,
+    MIN_BROLL_S,
+    SEGMENT_TAIL_S,
+    SPEECH_WPM,
+    BrollSegment,
+    Script,
+    TalkingSegment,
+)
 
 # Bump an engine's version when its output for the same inputs changes: old artifacts are
 # then no longer reused.
@@ -124,6 +132,8 @@ def plan_job(
                     "height": gen_h,
                     "seed": seed,
                     "preset": options.preset.value,
+                    "tail_s": SEGMENT_TAIL_S,
+                    "min_broll_s": MIN_BROLL_S,
                 },
                 deps,
             )
@@ -147,7 +157,15 @@ def plan_job(
                 },
             )
         )
-    captions = b.add("captions", "captions", {"segments": segments}, tuple(voices))
+    # The timing rules decide every segment's length: a change to them must re-render.
+    timing = {
+        "tail_s": SEGMENT_TAIL_S,
+        "default_broll_s": DEFAULT_BROLL_S,
+        "min_broll_s": MIN_BROLL_S,
+    }
+    captions = b.add(
+        "captions", "captions", {"segments": segments, "timing": timing}, tuple(voices)
+    )
     render_deps.append(captions)
     b.add(
         "render",
@@ -160,6 +178,7 @@ def plan_job(
             "burn_captions": options.captions,
             "segments": segments,
             "music": "music" if options.music else None,
+            "timing": timing,
         },
         tuple(render_deps),
     )

@@ -10,26 +10,30 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import update
+from dramatiq.middleware import TimeLimitExceeded
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import Database, get_database
+from core.db import Database, after_commit, get_database
 from core.errors import InvalidInput
 from core.logging import get_logger
 from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
 from core.settings import get_settings
 from core.storage import Storage, get_storage
-from gpu.client import GpuTaskFailed, GpuUnavailable
+from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
 from jobs import broker, service
+from jobs.service import MAX_ATTEMPTS
 from jobs.steps import HANDLERS, StepContext, make_gpu_client
 from media.ffmpeg import MediaError
 
 log = get_logger("jobs.runner")
 
-MAX_ATTEMPTS = 3
 GPU_WAIT_MS = 10_000
+TWIN_WAIT_MS = 2_000
 # Errors that the same inputs would raise again: retrying wastes GPU time.
-PERMANENT = (InvalidInput, GpuTaskFailed, MediaError)
+PERMANENT = (InvalidInput, GpuTaskFailed, GpuRequestError, MediaError)
 
 
 def worker_id() -> str:
@@ -49,31 +53,43 @@ class Claimed:
     attempts: int
 
 
+class Deferred(Exception):
+    """Another worker is making the same artifact right now: try again shortly."""
+
+
 async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
-    """Take a queued step for this worker; None if another has it, or its job has ended."""
+    """Take a queued step for this worker; None if another has it, or its job has ended.
+
+    Locks the job before the step, the same order as every other transition, so a claim and
+    a cancel on PostgreSQL never deadlock.
+    """
     async with db.session() as s:
-        now = utcnow()
-        result = await s.execute(
-            update(JobStep)
-            .where(JobStep.id == step_id, JobStep.status == StepStatus.queued.value)
-            .values(
-                status=StepStatus.running.value,
-                worker_id=me,
-                attempts=JobStep.attempts + 1,
-                heartbeat_at=now,
-                started_at=now,
-                progress=0.0,
-            )
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        job_id = await s.scalar(select(JobStep.job_id).where(JobStep.id == step_id))
+        if job_id is None:
             return None
+        job = await service.lock_job(s, job_id)
         step = await s.get(JobStep, step_id, populate_existing=True)
-        assert step is not None
-        job = await s.get(Job, step.job_id)
-        assert job is not None
+        if step is None or step.status != StepStatus.queued.value:
+            return None
         if JobStatus(job.status).finished:
             step.status = StepStatus.cancelled.value
             return None
+        now = utcnow()
+        twin = await s.scalar(
+            select(JobStep.id).where(
+                JobStep.content_key == step.content_key,
+                JobStep.id != step.id,
+                JobStep.status == StepStatus.running.value,
+                JobStep.heartbeat_at > now - timedelta(seconds=get_settings().step_lease_s),
+            )
+        )
+        if twin is not None:
+            # The same inputs are being made elsewhere: wait for that artifact, never pay twice.
+            raise Deferred(step.queue)
+        step.status, step.worker_id = StepStatus.running.value, me
+        step.attempts += 1
+        step.heartbeat_at = step.started_at = now
+        step.progress = 0.0
         if job.status == JobStatus.queued.value:
             job.status, job.started_at = JobStatus.running.value, now
         if job.phase.startswith("GPU unavailable"):
@@ -102,19 +118,26 @@ async def heartbeat(
     async def beat() -> None:
         while True:
             await asyncio.sleep(every_s)
-            async with db.session() as s:
-                await s.execute(
-                    update(JobStep)
-                    .where(
-                        JobStep.id == step.id,
-                        JobStep.worker_id == me,
-                        JobStep.status == StepStatus.running.value,
+            try:
+                async with db.session() as s:
+                    await s.execute(
+                        update(JobStep)
+                        .where(
+                            JobStep.id == step.id,
+                            JobStep.worker_id == me,
+                            JobStep.status == StepStatus.running.value,
+                        )
+                        .values(heartbeat_at=utcnow(), progress=box[0])
                     )
-                    .values(heartbeat_at=utcnow(), progress=box[0])
+                    job = await s.get(Job, step.job_id)
+                    if job is not None and not JobStatus(job.status).finished:
+                        await service.publish(s, job)
+            except Exception:
+                # A missed beat is survivable (the lease is longer than a few beats); a dead
+                # heartbeat task would let the lease lapse while the work goes on.
+                log.warning(
+                    "job.heartbeat_failed", job_id=step.job_id, step=step.name, exc_info=True
                 )
-                job = await s.get(Job, step.job_id)
-                if job is not None and not JobStatus(job.status).finished:
-                    await service.publish(s, job)
 
     task = asyncio.create_task(beat())
     try:
@@ -156,7 +179,11 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
 async def run_step(step_id: str) -> None:
     """The body of both step actors. Idempotent: safe to receive the same message twice."""
     db, storage, me = get_database(), get_storage(), worker_id()
-    step = await claim(db, step_id, me)
+    try:
+        step = await claim(db, step_id, me)
+    except Deferred as wait:
+        broker.current().send(str(wait), step_id, delay_ms=TWIN_WAIT_MS)
+        return
     if step is None:
         return
     log.info("job.step_started", job_id=step.job_id, step=step.name, attempt=step.attempts)
@@ -168,34 +195,57 @@ async def run_step(step_id: str) -> None:
             await service.finish_step(s, step.id, reused=reused)
         log.info("job.step_done", job_id=step.job_id, step=step.name, reused=reused)
     except GpuUnavailable as exc:
-        await _wait_for_gpu(db, step, str(exc))
-    except Exception as exc:
-        await _failed(db, step, exc)
+        await _wait_for_gpu(db, step, me, str(exc))
+    except (Exception, TimeLimitExceeded) as exc:
+        await _failed(db, storage, step, me, exc)
 
 
-async def _wait_for_gpu(db: Database, step: Claimed, reason: str) -> None:
-    # Waiting for the GPU is not the step's fault: the attempt is given back, nothing charged.
-    async with db.session() as s:
-        await s.execute(
-            update(JobStep)
-            .where(JobStep.id == step.id)
-            .values(
-                status=StepStatus.queued.value,
-                worker_id=None,
-                attempts=JobStep.attempts - 1,
-                heartbeat_at=utcnow(),
-            )
+async def _release_claim(s: AsyncSession, step: Claimed, me: str, **values: object) -> bool:
+    """Change a step this worker still holds; False if the lease passed to another worker."""
+    result = await s.execute(
+        update(JobStep)
+        .where(
+            JobStep.id == step.id,
+            JobStep.worker_id == me,
+            JobStep.status == StepStatus.running.value,
         )
+        .values(worker_id=None, heartbeat_at=utcnow(), **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _wait_for_gpu(db: Database, step: Claimed, me: str, reason: str) -> None:
+    # Waiting for the GPU is not the step's fault: the attempt is given back, nothing charged,
+    # until the job has waited longer than anyone would (then it fails and releases its hold).
+    settings = get_settings()
+    async with db.session() as s:
         job = await service.lock_job(s, step.job_id)
+        waited = (utcnow() - job.created_at).total_seconds()
+        if waited > settings.gpu_wait_max_s:
+            if await _release_claim(s, step, me, status=StepStatus.failed.value, error=reason):
+                await service.fail_job(
+                    s, step.job_id, f"the GPU was unavailable for {waited / 60:.0f} min: {reason}"
+                )
+            return
+        if not await _release_claim(
+            s, step, me, status=StepStatus.queued.value, attempts=JobStep.attempts - 1
+        ):
+            return
         job.phase = "GPU unavailable — waiting"
         await service.publish(s, job)
+        after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=GPU_WAIT_MS))
     log.warning("job.gpu_unavailable", job_id=step.job_id, step=step.name, reason=reason)
-    broker.current().send(step.queue, step.id, delay_ms=GPU_WAIT_MS)
 
 
-async def _failed(db: Database, step: Claimed, exc: Exception) -> None:
+async def _failed(
+    db: Database, storage: Storage, step: Claimed, me: str, exc: BaseException
+) -> None:
     message = str(exc) or type(exc).__name__
-    permanent = isinstance(exc, PERMANENT) or step.attempts >= MAX_ATTEMPTS
+    if storage.has_artifact(step.content_key):
+        # The work is done and stored; only the bookkeeping failed. Finish it next time.
+        permanent = False
+    else:
+        permanent = isinstance(exc, PERMANENT) or step.attempts >= MAX_ATTEMPTS
     log.warning(
         "job.step_failed",
         job_id=step.job_id,
@@ -205,17 +255,12 @@ async def _failed(db: Database, step: Claimed, exc: Exception) -> None:
         exc_info=not permanent,
     )
     async with db.session() as s:
-        await s.execute(
-            update(JobStep)
-            .where(JobStep.id == step.id, JobStep.status == StepStatus.running.value)
-            .values(
-                status=StepStatus.failed.value if permanent else StepStatus.queued.value,
-                error=message,
-                worker_id=None,
-                heartbeat_at=utcnow(),
-            )
-        )
+        await service.lock_job(s, step.job_id)
+        status = StepStatus.failed if permanent else StepStatus.queued
+        if not await _release_claim(s, step, me, status=status.value, error=message):
+            return  # the lease passed to another worker: its outcome is the one that counts
         if permanent:
             await service.fail_job(s, step.job_id, f"{step.name} failed: {message}")
-    if not permanent:
-        broker.current().send(step.queue, step.id, delay_ms=1000 * 2**step.attempts)
+        else:
+            delay = 1000 * 2**step.attempts
+            after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=delay))

@@ -205,40 +205,51 @@ async def cancel_job(session: AsyncSession, job_id: str, *, user_id: str) -> Job
     return await fail_job(session, job_id, "cancelled by the user", status=JobStatus.cancelled)
 
 
+MAX_ATTEMPTS = 3
+
+
 async def recover(
     session: AsyncSession, *, lease_s: float, requeue_all_queued: bool = False
 ) -> int:
     """Re-send steps whose worker vanished (running, silent past the lease) and steps whose
     message may be lost (queued long ago, or all queued ones when the broker is fresh).
-    Duplicated messages are harmless: claiming a step is a conditional update."""
+    A step that has lost its worker MAX_ATTEMPTS times fails its job instead: it is likely
+    what kills the worker. Duplicated messages are harmless (claiming is conditional)."""
     cutoff = utcnow() - timedelta(seconds=lease_s)
-    stale_running = (
-        await session.scalars(
-            select(JobStep).where(
-                JobStep.status == StepStatus.running.value, JobStep.heartbeat_at < cutoff
-            )
-        )
-    ).all()
-    queued_filter = [JobStep.status == StepStatus.queued.value]
+    stale = [JobStep.status == StepStatus.running.value, JobStep.heartbeat_at < cutoff]
+    waiting = [JobStep.status == StepStatus.queued.value]
     if not requeue_all_queued:
-        queued_filter.append(JobStep.heartbeat_at < cutoff)
-    stale_queued = (await session.scalars(select(JobStep).where(*queued_filter))).all()
+        waiting.append(JobStep.heartbeat_at < cutoff)
+    candidates = [
+        *(await session.scalars(select(JobStep).where(*stale))).all(),
+        *(await session.scalars(select(JobStep).where(*waiting))).all(),
+    ]
     recovered = 0
-    for step in [*stale_running, *stale_queued]:
-        # Conditional: the step may have finished since the select above.
+    for step in candidates:
+        await lock_job(session, step.job_id)  # job before step, as everywhere
+        was = step.status
+        conditions = [JobStep.id == step.id, JobStep.status == was]
+        if was == StepStatus.running.value:
+            conditions.append(JobStep.heartbeat_at < cutoff)
+        give_up = was == StepStatus.running.value and step.attempts >= MAX_ATTEMPTS
         result = await session.execute(
             update(JobStep)
-            .where(
-                JobStep.id == step.id,
-                JobStep.status == step.status,
-                JobStep.heartbeat_at < cutoff
-                if step.status == StepStatus.running.value
-                else JobStep.id == step.id,
+            .where(*conditions)
+            .values(
+                status=(StepStatus.failed if give_up else StepStatus.queued).value,
+                worker_id=None,
+                heartbeat_at=utcnow(),
             )
-            .values(status=StepStatus.queued.value, worker_id=None, heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        if result.rowcount:  # type: ignore[attr-defined]
-            log.info("job.step_recovered", job_id=step.job_id, step=step.name, was=step.status)
-            _send_after_commit(session, step)
-            recovered += 1
+        if not result.rowcount:  # type: ignore[attr-defined]
+            continue  # it moved on since the select
+        if give_up:
+            reason = f"{step.name} lost its worker {step.attempts} times"
+            await fail_job(session, step.job_id, reason)
+            log.warning("job.step_abandoned", job_id=step.job_id, step=step.name)
+            continue
+        log.info("job.step_recovered", job_id=step.job_id, step=step.name, was=was)
+        _send_after_commit(session, step)
+        recovered += 1
     return recovered

@@ -56,6 +56,15 @@ def postgres_url() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{REDIS_NAMESPACE}*"))
+        if keys:
+            client.delete(*keys)
+    except Exception:
+        pass  # no Redis in this run: nothing to clean
     if _postgres_ready:
         _admin(f'DROP DATABASE IF EXISTS "skyie_test_{SESSION}" WITH (FORCE)')
 
@@ -82,7 +91,7 @@ def stack(
     """SQLite + the in-process broker, and PostgreSQL + Redis: job tests run on both."""
     env = {
         "SKYIE_HOME": str(tmp_path / "home"),
-        "SKYIE_STEP_LEASE_S": "3",
+        "SKYIE_STEP_LEASE_S": "30",
         "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
     }
     if request.param == "sqlite":

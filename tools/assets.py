@@ -16,6 +16,7 @@ from tools.context import ToolContext
 DEFAULT_AVATAR = Path(__file__).resolve().parent.parent / "core" / "assets" / "default_avatar.png"
 MAX_AVATAR_BYTES = 20 * 1024 * 1024
 MIN_AVATAR_SIDE = 128
+MAX_AVATAR_SIDE = 8192
 AVATAR_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
 
@@ -27,11 +28,22 @@ def check_portrait(data: bytes, name: str) -> str:
         raise InvalidInput(f"avatar image {name!r} is larger than {MAX_AVATAR_BYTES // 2**20} MB")
     try:
         with Image.open(io.BytesIO(data)) as probe:
+            if max(probe.size) > MAX_AVATAR_SIDE:
+                w, h = probe.size
+                raise InvalidInput(
+                    f"avatar image {name!r} is {w}x{h}; at most {MAX_AVATAR_SIDE}px a side"
+                )
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             fmt, size = image.format, image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         raise InvalidInput(f"avatar image {name!r} cannot be read as an image ({exc})") from None
     if fmt not in AVATAR_FORMATS:
         raise InvalidInput(f"avatar image {name!r} is {fmt}; use PNG, JPEG or WebP")

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.production import ProductionOptions
+from core.script import Script
 from core.settings import Settings
 from core.storage import Storage
+
+
+@dataclass(frozen=True)
+class Draft:
+    script: Script
+    options: ProductionOptions
+    summary: str = ""
+    changed: tuple[int, ...] = ()
+
+
+class ScriptWriter(Protocol):
+    """Writes and edits scripts. Supplied by the caller (the agent's planner), so the tools
+    need not know how scripts are written."""
+
+    def draft(self, brief: str) -> Draft: ...
+
+    def revise(
+        self,
+        script: Script,
+        options: ProductionOptions,
+        instruction: str,
+        voices: Mapping[str, str],
+    ) -> Draft: ...
 
 
 @dataclass
@@ -20,3 +47,7 @@ class ToolContext:
     settings: Settings
     storage: Storage
     conversation_id: str | None = None
+    # The conversation's current turn: a quote can be approved only in a later turn.
+    turn: int | None = None
+    writer: ScriptWriter | None = None
+    extra: dict[str, object] = field(default_factory=dict)

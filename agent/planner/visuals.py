@@ -166,3 +166,13 @@ def _fit_prompt(parts: list[str]) -> str:
         parts.pop()
     prompt = " ".join(", ".join(parts).split())
     return prompt[:MAX_PROMPT_CHARS].rstrip(" ,")
+
+
+# The parts a planned prompt is built from, read by the reviser to change one part of a prompt.
+SHOT_WORDS: dict[str, str] = dict(_SHOT_WORDS)
+CAMERA_MOVES: dict[str, str] = dict(_CAMERA)
+LIGHTS: frozenset[str] = frozenset(light for lights in _LIGHT.values() for light in lights)
+STYLE_PARTS: frozenset[str] = frozenset(
+    part for style in _STYLE.values() for part in style.split(", ")
+)
+COMPOSITIONS: dict[VideoFormat, str] = dict(_FRAMING)

@@ -13,10 +13,11 @@ from billing import ledger
 from core.db import get_database
 from core.models import CreditEntry, Job, JobStatus, JobStep, User
 from core.production import ProductionOptions
+from core.script import parse_script
 from core.settings import Settings
 from core.storage import get_storage
 from tools.context import ToolContext
-from tools.production import ProduceVideoInput, ProduceVideoResult, produce_video
+from tools.production import JobStarted, make_quote, start_production
 
 SHORT_SCRIPT = (
     "[TALKING] Hello there.\n"
@@ -52,12 +53,12 @@ async def submit(
     user_id: str,
     script: str = SHORT_SCRIPT,
     options: ProductionOptions | None = None,
-) -> ProduceVideoResult:
+) -> JobStarted:
     options = options or ProductionOptions(music=True)
     async with get_database(settings.resolved_database_url).session() as s:
-        return await produce_video(
-            context(settings, s, user_id), ProduceVideoInput(script=script, options=options)
-        )
+        ctx = context(settings, s, user_id)
+        shown = await make_quote(ctx, parse_script(script), options)
+        return await start_production(ctx, shown.quote_id)
 
 
 async def wait_for(settings: Settings, job_id: str, timeout_s: float = 120) -> Job:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from core.db import get_database
-from core.models import EntryKind, JobStatus, StepStatus
+from core.models import EntryKind, JobStatus, StepStatus, utcnow
 from core.production import ProductionOptions
 from core.storage import get_storage
 from jobs.service import cancel_job
@@ -90,19 +91,31 @@ async def test_a_failing_step_fails_the_job_and_releases_the_hold(sqlite_stack: 
     assert [e.kind for e in entries if e.job_id == job.id] == ["hold", "release"]
 
 
-async def test_cancel_releases_the_hold_and_stops_waiting_steps(stack: Stack) -> None:
+async def test_cancel_mid_job_releases_the_hold_and_starts_nothing_new(stack: Stack) -> None:
     settings = stack.settings
     user = await make_user(settings, 100)
-    started = await submit(settings, user)  # no worker yet: everything waits
-    async with get_database().session() as s:
-        job = await cancel_job(s, started.job_id, user_id=user)
-        assert job.status == JobStatus.cancelled.value
     with JobWorker(settings):
-        await asyncio.sleep(1.0)  # queued messages arrive and must be ignored
+        started = await submit(settings, user)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            steps = await steps_of(settings, started.job_id)
+            if any(s.status == StepStatus.running.value for s in steps):
+                break
+            await asyncio.sleep(0.02)
+        async with get_database().session() as s:
+            job = await cancel_job(s, started.job_id, user_id=user)
+            assert job.status == JobStatus.cancelled.value
+        cancelled_at = utcnow()
+        await asyncio.sleep(2.0)  # anything still queued arrives now and must be ignored
     steps = await steps_of(settings, started.job_id)
-    assert all(s.status == StepStatus.cancelled.value and s.runs == 0 for s in steps)
-    balance, _ = await ledger_of(settings, user)
+    assert {s.status for s in steps} <= {StepStatus.done.value, StepStatus.cancelled.value}
+    assert any(s.status == StepStatus.cancelled.value for s in steps)
+    late = [s.name for s in steps if s.started_at and s.started_at > cancelled_at]
+    assert late == [], f"steps started after the cancel: {late}"
+    assert not any(s.kind == "render" and s.runs for s in steps)
+    balance, entries = await ledger_of(settings, user)
     assert balance == 100
+    assert [e.kind for e in entries if e.job_id == started.job_id] == ["hold", "release"]
 
 
 async def test_another_users_job_cannot_be_cancelled(sqlite_stack: Stack) -> None:
