@@ -13,6 +13,7 @@ from core.script import Script, TalkingSegment
 TALKING_BASE, TALKING_PER_S = 2.0, 0.6
 BROLL_BASE, BROLL_PER_S = 3.0, 0.5
 MUSIC = 2.0
+REUSED = 0.5
 PRESET_FACTOR = {Preset.fast: 1.0, Preset.balanced: 1.3, Preset.quality: 1.7}
 PRODUCTION_MIN, PRODUCTION_MAX = 20, 100
 
@@ -28,11 +29,22 @@ class Quote(BaseModel):
     items: list[LineItem]
 
 
-def quote_production(script: Script, options: ProductionOptions) -> Quote:
+def quote_production(
+    script: Script,
+    options: ProductionOptions,
+    *,
+    reused: frozenset[int] = frozenset(),
+    music_reused: bool = False,
+) -> Quote:
+    """`reused` holds 0-based indexes of segments whose generated media already exist for this
+    person (an earlier version of the same script): they cost only their share of the render."""
     factor = PRESET_FACTOR[options.preset]
     items: list[LineItem] = []
     for index, segment in enumerate(script.segments, start=1):
         seconds = segment.planned_seconds
+        if index - 1 in reused:
+            items.append(LineItem(label=f"{index}. reused from an earlier version", credits=REUSED))
+            continue
         if isinstance(segment, TalkingSegment):
             cost = TALKING_BASE + TALKING_PER_S * seconds
             label = f"{index}. talking head, {seconds:.1f}s"
@@ -41,7 +53,7 @@ def quote_production(script: Script, options: ProductionOptions) -> Quote:
             label = f"{index}. b-roll, {seconds:.1f}s"
         items.append(LineItem(label=label, credits=round(cost * factor, 2)))
     if options.music:
-        items.append(LineItem(label="music bed", credits=MUSIC))
+        items.append(LineItem(label="music bed", credits=0.0 if music_reused else MUSIC))
     raw = math.ceil(sum(i.credits for i in items))
     credits = min(max(raw, PRODUCTION_MIN), PRODUCTION_MAX)
     return Quote(credits=credits, planned_seconds=round(script.planned_seconds, 1), items=items)
@@ -73,10 +85,17 @@ def quote_broll(script: Script, options: ProductionOptions) -> Quote:
     return Quote(credits=credits, planned_seconds=round(script.planned_seconds, 1), items=items)
 
 
-def quote_for(workflow: str, script: Script, options: ProductionOptions) -> Quote:
+def quote_for(
+    workflow: str,
+    script: Script,
+    options: ProductionOptions,
+    *,
+    reused: frozenset[int] = frozenset(),
+    music_reused: bool = False,
+) -> Quote:
     """The price of a workflow: the forms' single-purpose ones have their own ranges."""
     if workflow == "talking_head":
         return quote_talking_head(script, options)
     if workflow == "broll":
         return quote_broll(script, options)
-    return quote_production(script, options)
+    return quote_production(script, options, reused=reused, music_reused=music_reused)

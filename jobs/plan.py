@@ -29,6 +29,7 @@ STEP_VERSIONS = {
     "music": 1,
     "captions": 1,
     "render": 1,
+    "export": 1,
 }
 GPU_KINDS = {"tts", "lipsync", "keyframe", "clip", "music"}
 # Generated pictures come at this long side; the render scales them to the canvas.
@@ -181,5 +182,16 @@ def plan_job(
             "timing": timing,
         },
         tuple(render_deps),
+    )
+    return list(b.steps.values())
+
+
+def plan_export(render_key: str, formats: list[str], preset: str) -> list[StepSpec]:
+    """One step that cuts a finished render into platform formats (one decode, many encodes)."""
+    b = _Builder("ffmpeg")
+    b.add(
+        "export",
+        "export",
+        {"render_key": render_key, "formats": sorted(set(formats)), "preset": preset},
     )
     return list(b.steps.values())

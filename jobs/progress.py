@@ -16,6 +16,7 @@ PHASES = {
     "music": "Music",
     "captions": "Captions",
     "render": "Render",
+    "export": "Export",
 }
 # Rough relative cost of one step of each kind, so the bar moves at an honest pace.
 WEIGHTS = {
@@ -26,6 +27,7 @@ WEIGHTS = {
     "music": 2.0,
     "captions": 0.5,
     "render": 12.0,
+    "export": 10.0,
 }
 
 

@@ -17,7 +17,7 @@ from core.models import Job, JobStatus, JobStep, StepStatus, Usage, utcnow
 from core.production import ProductionOptions
 from core.script import Script
 from jobs import broker
-from jobs.plan import StepSpec, plan_job
+from jobs.plan import StepSpec, plan_export, plan_job
 from jobs.progress import summarize
 
 log = get_logger("jobs")
@@ -94,6 +94,38 @@ async def create_job(
     return job
 
 
+async def create_export_job(
+    session: AsyncSession, *, user_id: str, source: Job, formats: list[str]
+) -> Job:
+    """A free job that exports a finished video to platform formats (CPU only, no hold)."""
+    job = Job(
+        user_id=user_id,
+        conversation_id=source.conversation_id,
+        workflow="export",
+        script_text=source.script_text,
+        options={"source_job_id": source.id, "formats": sorted(set(formats))},
+        credits=0,
+    )
+    session.add(job)
+    await session.flush()
+    preset = str(source.options.get("preset", "fast"))
+    for spec in plan_export(source.output["render_key"], formats, preset):
+        session.add(
+            JobStep(
+                job_id=job.id,
+                name=spec.name,
+                kind=spec.kind,
+                queue=spec.queue,
+                content_key=spec.content_key,
+                deps=list(spec.deps),
+                params=spec.params,
+            )
+        )
+    await session.flush()
+    await queue_ready_steps(session, job)
+    return job
+
+
 async def queue_ready_steps(session: AsyncSession, job: Job) -> int:
     steps = await job_steps(session, job.id)
     done = {s.name for s in steps if s.status == StepStatus.done.value}
@@ -149,14 +181,22 @@ async def finish_step(session: AsyncSession, step_id: str, *, reused: bool) -> N
 
 
 async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) -> None:
-    render = next(s for s in steps if s.kind == "render")
     job.status = JobStatus.succeeded.value
     job.finished_at = utcnow()
-    job.output = {
-        "render_key": render.content_key,
-        "video": "video.mp4",
-        "captions": "captions.srt",
-    }
+    render = next((s for s in steps if s.kind == "render"), None)
+    if render is not None:
+        job.output = {
+            "render_key": render.content_key,
+            "video": "video.mp4",
+            "captions": "captions.srt",
+        }
+    else:
+        export = next(s for s in steps if s.kind == "export")
+        job.output = {
+            "export_key": export.content_key,
+            "files": {f: f"{f}.mp4" for f in export.params["formats"]},
+            "thumbnail": "thumbnail.jpg",
+        }
     if job.hold_id:
         await ledger.capture(session, job.hold_id)
     gpu_seconds = sum(
@@ -164,6 +204,9 @@ async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) ->
         for s in steps
         if s.queue == broker.GPU_QUEUE and s.started_at and s.finished_at and not s.reused
     )
+    if job.credits <= 0:
+        log.info("job.succeeded", job_id=job.id)
+        return
     session.add(
         Usage(
             user_id=job.user_id,

@@ -23,6 +23,7 @@ from gpu.schemas import (
     TTSRequest,
 )
 from media import captions as media_captions
+from media.export import EXPORT_PRESETS, export_formats, thumbnail
 from media.render import render
 from media.spec import Canvas, Clip, RenderSpec, Word
 
@@ -199,6 +200,17 @@ async def run_render(ctx: StepContext) -> dict[str, Any]:
     return {"duration_s": result.duration_s, "width": result.width, "height": result.height}
 
 
+async def run_export(ctx: StepContext) -> dict[str, Any]:
+    p = ctx.params
+    master = ctx.storage.artifact_file(p["render_key"], "video.mp4")
+    targets = [EXPORT_PRESETS[name] for name in p["formats"]]
+    outputs = await asyncio.to_thread(
+        export_formats, master, targets, ctx.scratch, preset=p["preset"], on_progress=ctx.progress
+    )
+    await asyncio.to_thread(thumbnail, master, ctx.scratch / "thumbnail.jpg")
+    return {"formats": sorted(outputs)}
+
+
 HANDLERS: dict[str, Callable[[StepContext], Awaitable[dict[str, Any]]]] = {
     "tts": run_tts,
     "lipsync": run_lipsync,
@@ -207,4 +219,5 @@ HANDLERS: dict[str, Callable[[StepContext], Awaitable[dict[str, Any]]]] = {
     "music": run_music,
     "captions": run_captions,
     "render": run_render,
+    "export": run_export,
 }

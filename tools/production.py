@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from billing import ledger
 from billing.pricing import LineItem, quote_for
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Conversation, Quote, utcnow
+from core.models import Conversation, Job, JobStep, Quote, utcnow
 from core.production import ProductionOptions, VideoFormat
 from core.script import (
     MAX_BROLL_S,
@@ -24,6 +24,7 @@ from core.script import (
     parse_script,
 )
 from jobs import service
+from jobs.plan import plan_job
 from tools.assets import portrait_for
 from tools.context import ToolContext
 from tools.drafting import MAX_SCRIPT_CHARS, current_draft
@@ -52,8 +53,9 @@ async def make_quote(
     ctx: ToolContext, script: Script, options: ProductionOptions, *, workflow: str = "production"
 ) -> QuoteOutput:
     """Price `script` and record the quote, so a later spend is exactly what was shown."""
-    await portrait_for(ctx, options.avatar_asset_id)  # a bad avatar fails before any price
-    priced = quote_for(workflow, script, options)
+    portrait = await portrait_for(ctx, options.avatar_asset_id)  # a bad avatar fails first
+    reused, music_reused = await _already_made(ctx, script, options, portrait)
+    priced = quote_for(workflow, script, options, reused=reused, music_reused=music_reused)
     row = Quote(
         user_id=ctx.user_id,
         conversation_id=ctx.conversation_id,
@@ -78,6 +80,32 @@ async def make_quote(
         expires_at=row.expires_at,
         balance=await ledger.balance(ctx.session, ctx.user_id),
     )
+
+
+async def _already_made(
+    ctx: ToolContext, script: Script, options: ProductionOptions, portrait: str
+) -> tuple[frozenset[int], bool]:
+    """Segments (and music) whose GPU steps this person's earlier jobs already produced."""
+    steps = plan_job(script, options, portrait_key=portrait, engines=ctx.settings.gpu_engines)
+    gpu = [s for s in steps if s.queue == "gpu"]
+    done = set(
+        await ctx.session.scalars(
+            select(JobStep.content_key)
+            .join(Job, Job.id == JobStep.job_id)
+            .where(
+                Job.user_id == ctx.user_id,
+                JobStep.status == "done",
+                JobStep.content_key.in_([s.content_key for s in gpu]),
+            )
+        )
+    )
+    reused = {
+        index
+        for index in range(len(script.segments))
+        if all(s.content_key in done for s in gpu if s.name.endswith(f"/{index}"))
+    }
+    music = [s for s in gpu if s.kind == "music"]
+    return frozenset(reused), bool(music) and music[0].content_key in done
 
 
 async def start_production(ctx: ToolContext, quote_id: str) -> JobStarted:

@@ -81,7 +81,7 @@ def tool(name: str, description: str, *, spends: bool = False) -> Callable[[Hand
 
 def all_tools() -> dict[str, Tool]:
     # Importing the modules registers their tools.
-    from tools import account, drafting, production, status  # noqa: F401
+    from tools import account, drafting, exports, production, status  # noqa: F401
 
     return dict(_TOOLS)
 

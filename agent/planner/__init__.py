@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from agent.planner.brief import Brief, read_brief
 from agent.planner.compose import plan_script
+from agent.planner.revise import Revision, revise
 from core.production import ProductionOptions
 from core.script import Script
 
-__all__ = ["Brief", "plan", "plan_script", "read_brief"]
+__all__ = ["Brief", "Revision", "plan", "plan_script", "read_brief", "revise"]
 
 
 def plan(text: str) -> tuple[Brief, Script, ProductionOptions]:
