@@ -87,6 +87,7 @@ def plan_job(
     portrait_key: str,
     engines: str = "lite",
     fps: int = 30,
+    voice_reference: str | None = None,
 ) -> list[StepSpec]:
     """The steps that produce `script`, in an order where dependencies come first.
 
@@ -95,7 +96,14 @@ def plan_job(
     width, height = options.size
     gen_w, gen_h = generation_size(width, height)
     b = _Builder(engines)
-    voice = {"voice": options.voice, "language": options.language, "wpm": SPEECH_WPM}
+    voice: dict[str, Any] = {
+        "voice": options.voice,
+        "language": options.language,
+        "wpm": SPEECH_WPM,
+    }
+    if voice_reference is not None:
+        # A cloned voice: the sample (stored under its hash) is what identifies it.
+        voice |= {"voice": "default", "reference": voice_reference}
     segments: list[dict[str, Any]] = []
     visuals: list[str] = []
     voices: list[str] = []

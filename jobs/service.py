@@ -60,6 +60,7 @@ async def create_job(
     engines: str,
     workflow: str = "production",
     conversation_id: str | None = None,
+    voice_reference: str | None = None,
 ) -> Job:
     """Insert the job and its steps, hold its credits, and queue the steps that can start.
     Messages go to the broker only after the caller's transaction commits."""
@@ -75,7 +76,9 @@ async def create_job(
     await session.flush()
     held = await ledger.hold(session, user_id, credits, job_id=job.id)
     job.hold_id = held.id
-    specs: list[StepSpec] = plan_job(script, options, portrait_key=portrait_key, engines=engines)
+    specs: list[StepSpec] = plan_job(
+        script, options, portrait_key=portrait_key, engines=engines, voice_reference=voice_reference
+    )
     for spec in specs:
         session.add(
             JobStep(

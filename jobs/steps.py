@@ -74,11 +74,20 @@ async def _fetch(ctx: StepContext, files: dict[str, str], role: str, filename: s
 
 async def run_tts(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
-    result = await ctx.gpu.infer(
-        InferKind.tts,
-        TTSRequest(text=p["text"], voice=p["voice"], language=p["language"], speed_wpm=p["wpm"]),
-        ctx.progress,
+    reference_id = None
+    if p.get("reference"):
+        sample = ctx.storage.path(p["reference"])
+        if not sample.is_file():
+            raise StepInputError(f"the voice sample {p['reference']} is missing from storage")
+        reference_id = await ctx.gpu.upload(sample)
+    request = TTSRequest(
+        text=p["text"],
+        voice=p["voice"],
+        language=p["language"],
+        speed_wpm=p["wpm"],
+        reference_file_id=reference_id,
     )
+    result = await ctx.gpu.infer(InferKind.tts, request, ctx.progress)
     await _fetch(ctx, result.files, "audio", "voice.wav")
     return {
         "duration_s": result.duration_s,

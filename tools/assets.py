@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.errors import InvalidInput, NotFound
 from core.models import Asset, AssetKind
+from media.ffmpeg import MediaError, probe
 from tools.context import ToolContext
 
 DEFAULT_AVATAR = Path(__file__).resolve().parent.parent / "core" / "assets" / "default_avatar.png"
@@ -102,4 +103,61 @@ async def portrait_for(ctx: ToolContext, avatar_asset_id: str | None) -> str:
     stored = ctx.storage.path(asset.storage_key)
     # Re-check: a file damaged at rest must fail here, before any credits are held.
     check_portrait(stored.read_bytes() if stored.is_file() else b"", asset.filename)
+    return asset.storage_key
+
+
+MAX_VOICE_BYTES = 20 * 1024 * 1024
+VOICE_SECONDS = (3.0, 120.0)
+
+
+async def import_voice(ctx: ToolContext, path: Path, *, consent: bool) -> Asset:
+    """Check a recording and store it as a voice to clone, with the speaker's consent noted."""
+    if not consent:
+        raise InvalidInput("a voice can be cloned only with the speaker's consent")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(
+            f"voice sample {str(path)!r} cannot be opened ({exc.strerror})"
+        ) from None
+    if not data or len(data) > MAX_VOICE_BYTES:
+        raise InvalidInput(f"voice sample {path.name!r} must be 1 byte to 20 MB")
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        raise InvalidInput(f"voice sample {path.name!r} is not a recording ({exc})") from None
+    low, high = VOICE_SECONDS
+    if not info.has_audio or not low <= info.duration_s <= high:
+        raise InvalidInput(
+            f"voice sample {path.name!r} must be {low:.0f}-{high:.0f} s of audio "
+            f"(it is {info.duration_s:.1f} s{'' if info.has_audio else ', with no sound'})"
+        )
+    ext = path.suffix.lower().lstrip(".")[:8] or "audio"
+    key = f"voices/{hashlib.sha256(data).hexdigest()}.{ext if ext.isalnum() else 'audio'}"
+    ctx.storage.put_bytes(key, data)
+    asset = Asset(
+        user_id=ctx.user_id,
+        kind=AssetKind.voice.value,
+        filename=path.name[:255],
+        storage_key=key,
+        size=len(data),
+        content_type=f"audio/{info.audio_codec or 'unknown'}",
+        meta={"consent": True, "duration_s": round(info.duration_s, 2)},
+    )
+    ctx.session.add(asset)
+    await ctx.session.flush()
+    return asset
+
+
+async def voice_reference(ctx: ToolContext, voice: str) -> str | None:
+    """Storage key of the person's own voice sample when `voice` names one; None for built-ins."""
+    if not voice.startswith("ast_"):
+        return None
+    asset = await ctx.session.scalar(
+        select(Asset).where(
+            Asset.id == voice, Asset.user_id == ctx.user_id, Asset.kind == AssetKind.voice.value
+        )
+    )
+    if asset is None:
+        raise NotFound(f"voice {voice} not found")
     return asset.storage_key

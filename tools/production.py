@@ -25,7 +25,7 @@ from core.script import (
 )
 from jobs import service
 from jobs.plan import plan_job
-from tools.assets import portrait_for
+from tools.assets import portrait_for, voice_reference
 from tools.context import ToolContext
 from tools.drafting import MAX_SCRIPT_CHARS, current_draft
 from tools.registry import ToolInput, tool
@@ -54,7 +54,8 @@ async def make_quote(
 ) -> QuoteOutput:
     """Price `script` and record the quote, so a later spend is exactly what was shown."""
     portrait = await portrait_for(ctx, options.avatar_asset_id)  # a bad avatar fails first
-    reused, music_reused = await _already_made(ctx, script, options, portrait)
+    reference = await voice_reference(ctx, options.voice)
+    reused, music_reused = await _already_made(ctx, script, options, portrait, reference)
     priced = quote_for(workflow, script, options, reused=reused, music_reused=music_reused)
     row = Quote(
         user_id=ctx.user_id,
@@ -83,10 +84,20 @@ async def make_quote(
 
 
 async def _already_made(
-    ctx: ToolContext, script: Script, options: ProductionOptions, portrait: str
+    ctx: ToolContext,
+    script: Script,
+    options: ProductionOptions,
+    portrait: str,
+    reference: str | None,
 ) -> tuple[frozenset[int], bool]:
     """Segments (and music) whose GPU steps this person's earlier jobs already produced."""
-    steps = plan_job(script, options, portrait_key=portrait, engines=ctx.settings.gpu_engines)
+    steps = plan_job(
+        script,
+        options,
+        portrait_key=portrait,
+        engines=ctx.settings.gpu_engines,
+        voice_reference=reference,
+    )
     gpu = [s for s in steps if s.queue == "gpu"]
     done = set(
         await ctx.session.scalars(
@@ -135,6 +146,7 @@ async def start_production(ctx: ToolContext, quote_id: str) -> JobStarted:
         engines=ctx.settings.gpu_engines,
         workflow=quote.workflow,
         conversation_id=ctx.conversation_id,
+        voice_reference=await voice_reference(ctx, options.voice),
     )
     # Conditional: of two approvals racing, one claims the quote and the other rolls back.
     claimed = await ctx.session.execute(
