@@ -79,20 +79,7 @@ async def create_job(
     specs: list[StepSpec] = plan_job(
         script, options, portrait_key=portrait_key, engines=engines, voice_reference=voice_reference
     )
-    for spec in specs:
-        session.add(
-            JobStep(
-                job_id=job.id,
-                name=spec.name,
-                kind=spec.kind,
-                queue=spec.queue,
-                content_key=spec.content_key,
-                deps=list(spec.deps),
-                params=spec.params,
-            )
-        )
-    await session.flush()
-    await queue_ready_steps(session, job)
+    await _start(session, job, specs)
     log.info("job.created", job_id=job.id, steps=len(specs), credits=credits)
     return job
 
@@ -112,7 +99,13 @@ async def create_export_job(
     session.add(job)
     await session.flush()
     preset = str(source.options.get("preset", "fast"))
-    for spec in plan_export(source.output["render_key"], formats, preset):
+    await _start(session, job, plan_export(source.output["render_key"], formats, preset))
+    return job
+
+
+async def _start(session: AsyncSession, job: Job, specs: list[StepSpec]) -> None:
+    """Insert a job's planned steps and queue those with nothing to wait for."""
+    for spec in specs:
         session.add(
             JobStep(
                 job_id=job.id,
@@ -126,7 +119,6 @@ async def create_export_job(
         )
     await session.flush()
     await queue_ready_steps(session, job)
-    return job
 
 
 async def queue_ready_steps(session: AsyncSession, job: Job) -> int:
