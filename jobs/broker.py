@@ -9,8 +9,16 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Middleware,
+    Pipelines,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
+from core.db import dispose_all
 from core.settings import Settings, get_settings
 
 GPU_QUEUE = "gpu"
@@ -30,9 +38,35 @@ def run_coro(coro: Coroutine[Any, Any, Any]) -> Any:
     return loop.run_until_complete(coro)
 
 
+def close_thread_loop() -> None:
+    """Dispose this thread's database engine and close its loop (the thread is ending)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        return
+    try:
+        loop.run_until_complete(dispose_all())
+    finally:
+        loop.close()
+        _local.loop = None
+
+
+class ThreadCleanup(Middleware):
+    """Worker threads hold an event loop and a connection pool each: release them on exit."""
+
+    def before_worker_thread_shutdown(self, broker: dramatiq.Broker, thread: object) -> None:
+        close_thread_loop()
+
+
 def make_broker(settings: Settings) -> dramatiq.Broker:
     # Retries are decided by the step runner from the database, not by the broker.
-    middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()]
+    middleware = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        ThreadCleanup(),
+    ]
     if settings.is_embedded_broker:
         return StubBroker(middleware=middleware)
     from dramatiq.brokers.redis import RedisBroker

@@ -66,6 +66,7 @@ class JobWorker:
                 log.exception("worker.sweep_failed")
             first = {}
             if self._stop.wait(interval):
+                broker.close_thread_loop()
                 return
 
     def stop(self) -> None:
