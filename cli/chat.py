@@ -27,12 +27,12 @@ from agent.loop import (
 from agent.providers.base import Provider
 from agent.providers.offline import OfflineProvider
 from agent.writer import PlannerWriter
-from cli.demo import ProgressView, _wait, slugify
+from cli.demo import ProgressView, slugify, watch_job
 from core import migrate
 from core.db import get_database
 from core.models import JobStatus
 from core.settings import Settings
-from core.storage import get_storage
+from core.storage import Storage, get_storage
 from jobs.worker import JobWorker
 from tools.accounts import ensure_local_user
 
@@ -114,16 +114,13 @@ async def run_chat(
             await asyncio.to_thread(worker.stop)
 
 
-async def _finish(console: Console, job_ids: list[str], storage: object, out_dir: Path) -> int:
+async def _finish(console: Console, job_ids: list[str], storage: Storage, out_dir: Path) -> int:
     """Stay until the jobs started in this chat are done, then save their files."""
-    from core.storage import Storage
-
-    assert isinstance(storage, Storage)
     failed = 0
     for job_id in job_ids:
         view = ProgressView(console)
         with view.progress:
-            job = await _wait(job_id, view)
+            job = await watch_job(job_id, view)
         if job.status != JobStatus.succeeded.value:
             console.print(f"[red]job {job_id} {job.status}: {job.error}[/]")
             failed += 1

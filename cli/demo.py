@@ -128,7 +128,7 @@ class ProgressView:
         )
 
 
-async def _wait(job_id: str, view: ProgressView | None) -> Job:
+async def watch_job(job_id: str, view: ProgressView | None) -> Job:
     db = get_database()
     with get_bus().subscribe(job_id) as sub:
         while True:
@@ -175,7 +175,7 @@ async def run_demo(req: DemoRequest, settings: Settings, console: Console) -> di
             started = await start_production(ctx, shown.quote_id)
         t0 = time.monotonic()
         if req.as_json:
-            job = await _wait(started.job_id, None)
+            job = await watch_job(started.job_id, None)
         else:
             console.print(
                 f"job [bold]{started.job_id}[/] — {started.credits} credits held, "
@@ -183,7 +183,7 @@ async def run_demo(req: DemoRequest, settings: Settings, console: Console) -> di
             )
             view = ProgressView(console)
             with view.progress:
-                job = await _wait(started.job_id, view)
+                job = await watch_job(started.job_id, view)
     finally:
         await asyncio.to_thread(worker.stop)
     if job.status != JobStatus.succeeded.value:

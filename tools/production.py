@@ -176,9 +176,12 @@ class QuoteInput(ToolInput):
 @tool("quote", "Price a script in credits. Shows the person the cost; spends nothing.")
 async def quote(ctx: ToolContext, args: QuoteInput) -> QuoteOutput:
     draft = await current_draft(ctx)
-    if args.script is None and draft is None:
+    if args.script is not None:
+        script = parse_script(args.script)
+    elif draft is not None:
+        script = draft.script
+    else:
         raise InvalidInput("there is no script to quote: draft one first or pass `script`")
-    script = parse_script(args.script) if args.script is not None else draft.script  # type: ignore[union-attr]
     options = args.options or (draft.options if draft else ProductionOptions())
     return await make_quote(ctx, script, options)
 
