@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from core import migrate
-from core.db import get_database
 from core.events import reset_bus
 from core.settings import Settings, get_settings
 
@@ -123,9 +122,3 @@ def sqlite_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
     yield Stack("sqlite", settings, env)
     get_settings.cache_clear()
     reset_bus()
-
-
-@pytest.fixture
-async def db_session(stack: Stack) -> AsyncIterator[object]:
-    async with get_database(stack.settings.resolved_database_url).session() as session:
-        yield session

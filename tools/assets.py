@@ -55,39 +55,56 @@ def check_portrait(data: bytes, name: str) -> str:
     return AVATAR_FORMATS[fmt]
 
 
-def _portrait_key(data: bytes, ext: str) -> str:
-    return f"avatars/{hashlib.sha256(data).hexdigest()}.{ext}"
+def _hash_key(kind: AssetKind, data: bytes, ext: str) -> str:
+    """Assets live under their content hash, so a step's content key can name them."""
+    return f"{kind.value}s/{hashlib.sha256(data).hexdigest()}.{ext}"
 
 
-async def import_avatar(ctx: ToolContext, path: Path) -> Asset:
-    """Check an image file and store it as one of the user's avatars."""
+def _read(path: Path, what: str) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(
-            f"avatar image {str(path)!r} cannot be opened ({exc.strerror})"
-        ) from None
-    ext = check_portrait(data, path.name)
-    key = _portrait_key(data, ext)
+        raise InvalidInput(f"{what} {str(path)!r} cannot be opened ({exc.strerror})") from None
+
+
+async def _store(
+    ctx: ToolContext,
+    kind: AssetKind,
+    name: str,
+    data: bytes,
+    ext: str,
+    content_type: str,
+    meta: dict[str, object] | None = None,
+) -> Asset:
+    key = _hash_key(kind, data, ext)
     ctx.storage.put_bytes(key, data)
     asset = Asset(
         user_id=ctx.user_id,
-        kind=AssetKind.avatar.value,
-        filename=path.name[:255],
+        kind=kind.value,
+        filename=name[:255],
         storage_key=key,
         size=len(data),
-        content_type=f"image/{'jpeg' if ext == 'jpg' else ext}",
+        content_type=content_type,
+        meta=meta or {},
     )
     ctx.session.add(asset)
     await ctx.session.flush()
     return asset
 
 
+async def import_avatar(ctx: ToolContext, path: Path) -> Asset:
+    """Check an image file and store it as one of the user's avatars."""
+    data = _read(path, "avatar image")
+    ext = check_portrait(data, path.name)
+    content_type = f"image/{'jpeg' if ext == 'jpg' else ext}"
+    return await _store(ctx, AssetKind.avatar, path.name, data, ext, content_type)
+
+
 async def portrait_for(ctx: ToolContext, avatar_asset_id: str | None) -> str:
     """Storage key of the portrait to animate: the user's own avatar, or the default host."""
     if avatar_asset_id is None:
         data = DEFAULT_AVATAR.read_bytes()
-        key = _portrait_key(data, "png")
+        key = _hash_key(AssetKind.avatar, data, "png")
         if not ctx.storage.path(key).is_file():
             ctx.storage.put_bytes(key, data)
         return key
@@ -114,12 +131,7 @@ async def import_voice(ctx: ToolContext, path: Path, *, consent: bool) -> Asset:
     """Check a recording and store it as a voice to clone, with the speaker's consent noted."""
     if not consent:
         raise InvalidInput("a voice can be cloned only with the speaker's consent")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            f"voice sample {str(path)!r} cannot be opened ({exc.strerror})"
-        ) from None
+    data = _read(path, "voice sample")
     if not data or len(data) > MAX_VOICE_BYTES:
         raise InvalidInput(f"voice sample {path.name!r} must be 1 byte to 20 MB")
     try:
@@ -132,21 +144,17 @@ async def import_voice(ctx: ToolContext, path: Path, *, consent: bool) -> Asset:
             f"voice sample {path.name!r} must be {low:.0f}-{high:.0f} s of audio "
             f"(it is {info.duration_s:.1f} s{'' if info.has_audio else ', with no sound'})"
         )
-    ext = path.suffix.lower().lstrip(".")[:8] or "audio"
-    key = f"voices/{hashlib.sha256(data).hexdigest()}.{ext if ext.isalnum() else 'audio'}"
-    ctx.storage.put_bytes(key, data)
-    asset = Asset(
-        user_id=ctx.user_id,
-        kind=AssetKind.voice.value,
-        filename=path.name[:255],
-        storage_key=key,
-        size=len(data),
-        content_type=f"audio/{info.audio_codec or 'unknown'}",
-        meta={"consent": True, "duration_s": round(info.duration_s, 2)},
+    # The extension says what the file is (probed), never what its name claims.
+    container = (info.format_name or "audio").split(",")[0]
+    return await _store(
+        ctx,
+        AssetKind.voice,
+        path.name,
+        data,
+        container if container.isalnum() else "audio",
+        f"audio/{info.audio_codec or 'unknown'}",
+        {"consent": True, "duration_s": round(info.duration_s, 2)},
     )
-    ctx.session.add(asset)
-    await ctx.session.flush()
-    return asset
 
 
 async def voice_reference(ctx: ToolContext, voice: str) -> str | None:

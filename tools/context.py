@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,4 +50,3 @@ class ToolContext:
     # The conversation's current turn: a quote can be approved only in a later turn.
     turn: int | None = None
     writer: ScriptWriter | None = None
-    extra: dict[str, object] = field(default_factory=dict)

@@ -173,3 +173,33 @@ async def test_enhance_prompt_keeps_the_subject_and_adds_the_style(
     parse_script(f"[BROLL: {text}]")
     refused = await run(sqlite_stack, user, "enhance_prompt", {"prompt": "x", "style": "Vaporwave"})
     assert refused.is_error and "style" in refused.error
+
+
+async def test_the_quote_discounts_exactly_the_segments_already_made(sqlite_stack: Stack) -> None:
+    from core.models import Job, JobStep
+    from core.production import ProductionOptions
+    from jobs.plan import plan_job
+    from tools.assets import portrait_for
+
+    settings = sqlite_stack.settings
+    user = await make_user(settings, 100)
+    scenes = [f"[BROLL: shot number {i} of a quiet harbour | 2s]" for i in range(12)]
+    script = parse_script("\n".join(scenes))
+    options = ProductionOptions(music=False)
+    async with get_database().session() as s:
+        ctx = context(settings, s, user)
+        portrait = await portrait_for(ctx, None)
+        # An earlier job of this person made every step except segment 11's (its name shares
+        # a suffix with segment 1's: both must still be told apart).
+        earlier = Job(user_id=user, script_text=script.to_text(), credits=0, status="succeeded")
+        s.add(earlier)
+        await s.flush()
+        for spec in plan_job(script, options, portrait_key=portrait):
+            if spec.queue == "gpu" and not spec.name.endswith("/11"):
+                s.add(JobStep(job_id=earlier.id, name=spec.name, kind=spec.kind, queue=spec.queue,
+                              content_key=spec.content_key, status="done"))  # fmt: skip
+    shown = await run(
+        sqlite_stack, user, "quote", {"script": script.to_text(), "options": {"music": False}}
+    )
+    labels = [item.label for item in shown.output.items]
+    assert [i for i, label in enumerate(labels) if "reused" not in label] == [11]
