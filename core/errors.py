@@ -39,3 +39,27 @@ class Conflict(SkyieError):
 class Unavailable(SkyieError):
     status_code = 503
     code = "unavailable"
+
+
+class Unauthorized(SkyieError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(SkyieError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(SkyieError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class RateLimited(SkyieError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

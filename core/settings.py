@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +53,35 @@ class Settings(BaseSettings):
     anthropic_api_key: str = ""
     llm_model: str = "claude-sonnet-4-6"
 
+    # The HTTP API.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where people reach the studio (for links)."
+    )
+    secret_key: str = Field(
+        default="", description="Signs access tokens; empty = generated once into `home`."
+    )
+    access_token_ttl_s: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    reset_token_ttl_s: int = Field(default=3600, ge=60)
+    smtp_url: str = Field(
+        default="", description="smtp://user:pass@host:port (smtps:// for TLS); empty = console."
+    )
+    mail_from: str = "Skyie Studio <no-reply@skyie.studio>"
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests a minute per user and per API key."
+    )
+    auth_rate_limit_per_minute: int = Field(
+        default=30, ge=1, description="Login, register and reset attempts a minute per address."
+    )
+    max_avatar_mb: int = Field(default=20, ge=1)
+    max_voice_mb: int = Field(default=20, ge=1)
+    max_video_mb: int = Field(default=500, ge=1)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_s: float = Field(
+        default=10.0, gt=0, description="First retry delay; doubles each attempt."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+
     @property
     def storage_dir(self) -> Path:
         return self.home / "files"
@@ -70,6 +101,25 @@ class Settings(BaseSettings):
     @property
     def is_embedded_broker(self) -> bool:
         return self.broker == EMBEDDED
+
+    def signing_key(self) -> str:
+        """The secret that signs access tokens: configured, or made once and kept in `home`."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.is_file():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fresh = path.with_suffix(f".{os.getpid()}.tmp")
+            fresh.write_text(secrets.token_urlsafe(48))
+            fresh.chmod(0o600)
+            # Two processes racing here: the first rename wins and both read its key.
+            try:
+                os.link(fresh, path)
+            except FileExistsError:
+                pass
+            finally:
+                fresh.unlink(missing_ok=True)
+        return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,9 @@
+"""jobs routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.errors import ERRORS
+
+router = APIRouter(tags=["jobs"], responses=ERRORS)

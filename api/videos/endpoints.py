@@ -1,0 +1,9 @@
+"""videos routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.errors import ERRORS
+
+router = APIRouter(tags=["videos"], responses=ERRORS)

@@ -1,0 +1,9 @@
+"""webhooks routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.errors import ERRORS
+
+router = APIRouter(tags=["webhooks"], responses=ERRORS)
