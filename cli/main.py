@@ -86,6 +86,32 @@ def chat(
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    worker: bool | None = typer.Option(
+        None,
+        "--worker/--no-worker",
+        help="Run job steps in this process. Default: yes with the embedded broker, "
+        "no with Redis (then run `skyie worker`).",
+    ),
+    log_level: str = typer.Option("WARNING", "--log-level"),
+) -> None:
+    """Serve the studio: the HTTP API (docs at /docs); embedded mode runs everything in-process."""
+    import uvicorn
+
+    from api.app import create_app
+    from core import migrate as migrations
+
+    configure_logging(log_level)
+    settings = get_settings()
+    migrations.upgrade(settings.resolved_database_url)
+    application = create_app(settings, run_worker=worker)
+    print(f"Skyie Studio on http://{host}:{port}  (API docs: /docs)", flush=True)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema to the newest version."""
     from core import migrate as migrations
@@ -135,6 +161,32 @@ def gpu_server(
     from gpu.server.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port)
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Measure performance, side by side in one run.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("api")
+def bench_api(
+    clients: int = typer.Option(100, "--clients", min=1, max=1000, help="Concurrent clients."),
+    rounds: int = typer.Option(3, "--rounds", min=1, max=100, help="Submissions per client."),
+    database_url: str = typer.Option(
+        "", "--database-url", help="Benchmark on this database (default: a fresh SQLite)."
+    ),
+) -> None:
+    """Start the server, then measure job-submission latency and chat-turn overhead with the
+    offline planner under concurrent clients. Ends with `submit_p99_ms = N`."""
+    from cli.bench import chat_turn_in_process, run_api_bench, summary_lines
+
+    configure_logging("ERROR")
+    console = Console(stderr=True)
+    direct = asyncio.run(chat_turn_in_process(10))
+    result = asyncio.run(
+        run_api_bench(clients, rounds, database_url, lambda line: console.print(f"[dim]{line}[/]"))
+    )
+    for line in summary_lines(result, direct):
+        print(line, flush=True)
 
 
 def main() -> None:

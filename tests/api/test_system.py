@@ -1,0 +1,120 @@
+"""Operational routes and cross-cutting behaviour: health, readiness, GPU badge, metrics,
+the one error shape, and rate limits (in memory and in Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from api.app import create_app
+from core.settings import Settings
+from tests.api.conftest import Api, _serve_asgi
+from tests.conftest import Stack
+
+
+@asynccontextmanager
+async def app_with(settings: Settings, **changes: Any) -> AsyncIterator[Api]:
+    async for ready in _serve_asgi(
+        create_app(settings.model_copy(update=changes), run_worker=False)
+    ):
+        yield ready
+
+
+async def test_healthz_and_readyz(api: Api) -> None:
+    r = await api.client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    r = await api.client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"ready": True, "checks": {"database": "ok", "storage": "ok"}}
+
+
+async def test_readyz_names_the_dependency_that_is_down(sqlite_stack: Stack) -> None:
+    async with app_with(sqlite_stack.settings, events="redis://127.0.0.1:1/0") as api:
+        r = await api.client.get("/readyz")
+    assert r.status_code == 503
+    checks = r.json()["checks"]
+    assert checks["database"] == "ok" and checks["events"].startswith("failed: ")
+
+
+async def test_gpu_badge_online_embedded_and_offline_when_unreachable(
+    api: Api, sqlite_stack: Stack
+) -> None:
+    caller = await api.register()
+    r = await api.client.get("/v1/gpu/status", headers=caller.headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["state"] == "online" and "tts" in " ".join(body["engines"])
+    async with app_with(sqlite_stack.settings, gpu_url="http://127.0.0.1:1") as other:
+        caller = await other.register()
+        r = await other.client.get("/v1/gpu/status", headers=caller.headers)
+    assert r.status_code == 200 and r.json()["state"] == "offline"
+
+
+async def test_errors_share_one_shape(api: Api) -> None:
+    r = await api.client.get("/v1/no-such-route")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await api.client.put("/healthz")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    r = await api.client.post(
+        "/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["code"] == "invalid_input" and error["details"][0]["field"].startswith("body")
+    r = await api.client.post("/v1/auth/login", json={"email": "a@b.co"})
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["field"] == "body.password"
+
+
+async def test_metrics_count_requests_by_route_template(api: Api) -> None:
+    caller = await api.register()
+    for _ in range(3):
+        assert (await api.client.get("/v1/me", headers=caller.headers)).status_code == 200
+    r = await api.client.get("/metrics")
+    assert r.status_code == 200
+    text = r.text
+    assert 'skyie_http_requests_total{method="GET",route="/v1/me",status="200"}' in text
+    assert 'skyie_jobs{status="queued"}' in text
+    # Ids never become labels.
+    r = await api.client.delete("/v1/api-keys/key_doesnotexist", headers=caller.headers)
+    assert r.status_code == 404
+    text = (await api.client.get("/metrics")).text
+    assert 'route="/v1/api-keys/{key_id}"' in text and "key_doesnotexist" not in text
+
+
+async def _limited(api: Api, limit: int) -> None:
+    a = await api.register()
+    b = await api.register()
+    for _ in range(limit):
+        assert (await api.client.get("/v1/me", headers=a.headers)).status_code == 200
+    r = await api.client.get("/v1/me", headers=a.headers)
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    # Limits are per caller: another user, and an API key, have their own.
+    assert (await api.client.get("/v1/me", headers=b.headers)).status_code == 200
+    created = await api.client.post("/v1/api-keys", json={}, headers=b.headers)
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    for _ in range(limit):
+        assert (await api.client.get("/v1/me", headers=key)).status_code == 200
+    assert (await api.client.get("/v1/me", headers=key)).status_code == 429
+
+
+async def test_rate_limits_per_user_and_per_api_key(stack: Stack) -> None:
+    # In memory on the embedded stack; shared in Redis on the production one.
+    async with app_with(stack.settings, rate_limit_per_minute=5) as api:
+        await _limited(api, 5)
+
+
+async def test_sign_in_attempts_are_limited_per_address(sqlite_stack: Stack) -> None:
+    async with app_with(sqlite_stack.settings, auth_rate_limit_per_minute=3) as api:
+        body = {"email": "x@example.com", "password": "wrong password"}
+        codes = [(await api.client.post("/v1/auth/login", json=body)).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+async def test_openapi_and_docs_are_served(api: Api) -> None:
+    r = await api.client.get("/openapi.json")
+    assert r.status_code == 200 and "/v1/auth/register" in r.json()["paths"]
+    assert (await api.client.get("/docs")).status_code == 200
