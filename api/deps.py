@@ -57,6 +57,22 @@ class Principal:
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
 
 
+async def principal_for_token(token: str | None, settings: Settings, limiter: Limiter) -> Principal:
+    """Who a token (an access token or an API key) belongs to, counted against their rate
+    limit. Shared by HTTP routes and WebSockets."""
+    if not token:
+        raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
+    async with get_database().session() as session:
+        if token.startswith(auth.API_KEY_PREFIX):
+            key = await auth.authenticate_api_key(session, token)
+            principal = Principal(user_id=key.user_id, api_key_id=key.id)
+        else:
+            user_id = await auth.authenticate_access_token(session, settings, token)
+            principal = Principal(user_id=user_id)
+    await enforce(limiter, principal.rate_key, settings.rate_limit_per_minute, "this account")
+    return principal
+
+
 _bearer = HTTPBearer(auto_error=False, description="An access token or an API key (sk_…).")
 
 
@@ -74,18 +90,7 @@ async def current_principal(
 ) -> Principal:
     token = credentials.credentials if credentials is not None else None
     token = token or request.headers.get("x-api-key") or access_token
-    if not token:
-        raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
-    settings = get_settings_(request)
-    async with get_database().session() as session:
-        if token.startswith(auth.API_KEY_PREFIX):
-            key = await auth.authenticate_api_key(session, token)
-            principal = Principal(user_id=key.user_id, api_key_id=key.id)
-        else:
-            user_id = await auth.authenticate_access_token(session, settings, token)
-            principal = Principal(user_id=user_id)
-    limiter: Limiter = request.app.state.limiter
-    await enforce(limiter, principal.rate_key, settings.rate_limit_per_minute, "this account")
+    principal = await principal_for_token(token, get_settings_(request), request.app.state.limiter)
     request.state.principal = principal
     return principal
 

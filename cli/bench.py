@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -44,6 +44,7 @@ class Server:
     database_url: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    log: BinaryIO = field(init=False)
 
     @property
     def url(self) -> str:
@@ -64,14 +65,15 @@ class Server:
         command = [sys.executable, "-m", "cli.main", "serve", "--no-worker"]
         command += ["--port", str(self.port), "--log-level", "error"]
         root = Path(__file__).resolve().parent.parent
+        # Its log goes to a file: a pipe nobody reads would fill and block the server.
+        self.log = (self.home / "server.log").open("wb")
         self.process = subprocess.Popen(
-            command, env=self.env(), cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, env=self.env(), cwd=root, stdout=subprocess.DEVNULL, stderr=self.log
         )
         async with httpx.AsyncClient() as client:
             for _ in range(600):
                 if self.process.poll() is not None:
-                    stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-                    raise RuntimeError(f"the server exited early:\n{stderr[-2000:]}")
+                    raise RuntimeError(f"the server exited early:\n{self.log_tail()}")
                 try:
                     if (await client.get(f"{self.url}/healthz")).status_code == 200:
                         return self
@@ -80,6 +82,9 @@ class Server:
                 await asyncio.sleep(0.1)
         raise RuntimeError("the server did not answer /healthz within 60 s")
 
+    def log_tail(self) -> str:
+        return (self.home / "server.log").read_text(errors="replace")[-3000:]
+
     async def __aexit__(self, *exc: object) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -87,6 +92,7 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        self.log.close()
 
 
 def _ok(response: httpx.Response, expected: int = 200) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from agent.loop import (
     run_turn,
     start_conversation,
 )
-from agent.providers.base import Provider
-from agent.providers.offline import OfflineProvider
+from agent.providers.select import make_provider
 from agent.writer import PlannerWriter
 from cli.demo import ProgressView, slugify, watch_job
 from core import migrate
@@ -37,14 +36,6 @@ from jobs.worker import JobWorker
 from tools.accounts import ensure_local_user
 
 EXIT_WORDS = {"exit", "quit", "bye", "/exit", "/quit"}
-
-
-def make_provider(settings: Settings) -> Provider:
-    if settings.anthropic_api_key:
-        from agent.providers.anthropic import AnthropicProvider
-
-        return AnthropicProvider(api_key=settings.anthropic_api_key, model=settings.llm_model)
-    return OfflineProvider()
 
 
 def read_messages(console: Console) -> Iterator[str]:

@@ -33,11 +33,21 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver's own transaction handling begins lazily and deferred; we begin
+            # ourselves (below), which also makes SAVEPOINTs work.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            # IMMEDIATE: take the write lock when the transaction starts. A deferred one that
+            # reads, then writes after another connection committed, fails at once with
+            # "database is locked" (its snapshot is stale); waiting at BEGIN never does.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="First retry delay; doubles each attempt."
     )
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback and private addresses (a studio you run for "
+        "yourself); off, nobody can make the server call into its own network.",
+    )
 
     @property
     def storage_dir(self) -> Path:

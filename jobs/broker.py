@@ -23,7 +23,10 @@ from core.settings import Settings, get_settings
 
 GPU_QUEUE = "gpu"
 MEDIA_QUEUE = "media"
+WEBHOOK_QUEUE = "webhooks"
 STEP_TIME_LIMIT_MS = 2 * 60 * 60 * 1000
+# One HTTP request with a timeout of seconds; the limit only catches a wedged thread.
+WEBHOOK_TIME_LIMIT_MS = 5 * 60 * 1000
 
 _local = threading.local()
 
@@ -77,9 +80,16 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
 
 
 class Actors:
-    """The step actors, declared on one broker."""
+    """The step actors and the webhook actor, declared on one broker."""
 
-    def __init__(self, broker: dramatiq.Broker, step: Callable[[str], None], *, url: str) -> None:
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        step: Callable[[str], None],
+        deliver: Callable[[str], None],
+        *,
+        url: str,
+    ) -> None:
         self.broker = broker
         self.url = url
         options = {"max_retries": 0, "time_limit": STEP_TIME_LIMIT_MS}
@@ -94,6 +104,17 @@ class Actors:
             )
             for queue in (GPU_QUEUE, MEDIA_QUEUE)
         }
+        # Retries are scheduled from the delivery's row (backoff, attempts), not by Dramatiq.
+        # Priority -1: a notification takes milliseconds and is worth more than a step's
+        # head start, when both wait for a thread of the same worker.
+        self.webhook = dramatiq.Actor(
+            deliver,
+            broker=broker,
+            actor_name="webhooks.deliver",
+            queue_name=WEBHOOK_QUEUE,
+            priority=-1,
+            options={"max_retries": 0, "time_limit": WEBHOOK_TIME_LIMIT_MS},
+        )
 
     def send(self, queue: str, step_id: str, *, delay_ms: int | None = None) -> None:
         actor = self.by_queue[queue]
@@ -102,18 +123,26 @@ class Actors:
         else:
             actor.send(step_id)
 
+    def send_webhook(self, delivery_id: str, *, delay_ms: int | None = None) -> None:
+        if delay_ms:
+            self.webhook.send_with_options(args=(delivery_id,), delay=delay_ms)
+        else:
+            self.webhook.send(delivery_id)
+
 
 _actors: Actors | None = None
 _lock = threading.Lock()
 
 
-def configure(settings: Settings, step: Callable[[str], None]) -> Actors:
+def configure(
+    settings: Settings, step: Callable[[str], None], deliver: Callable[[str], None]
+) -> Actors:
     """Make the broker named by settings the global one and declare the actors on it."""
     global _actors
     with _lock:
         broker = make_broker(settings)
         dramatiq.set_broker(broker)
-        _actors = Actors(broker, step, url=settings.broker)
+        _actors = Actors(broker, step, deliver, url=settings.broker)
         return _actors
 
 
@@ -122,7 +151,8 @@ def current() -> Actors:
     that only submits jobs, such as the API, needs no set-up call)."""
     settings = get_settings()
     if _actors is None or _actors.url != settings.broker:
-        from jobs.worker import step_actor  # the actor body lives above this module
+        # The actor bodies live above this module.
+        from jobs.worker import step_actor, webhook_actor
 
-        return configure(settings, step_actor)
+        return configure(settings, step_actor, webhook_actor)
     return _actors

@@ -1,9 +1,13 @@
-"""Job progress: phases, a weighted fraction and an ETA, derived from the steps' states."""
+"""Job progress: phases, a weighted fraction, an ETA and the queue position, from the database."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.events import ProgressEvent
 from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
@@ -56,8 +60,12 @@ def summarize(
     elif status.finished:
         phase = status.value.capitalize()
     else:
-        running = [s for s in steps if s.status == StepStatus.running.value]
-        waiting = [s for s in steps if s.status != StepStatus.done.value]
+        # In pipeline order, so the label names the earliest unfinished phase, not whichever
+        # step has the smallest (random) id.
+        rank = {kind: n for n, kind in enumerate(PHASES)}
+        ordered = sorted(steps, key=lambda s: rank.get(s.kind, len(rank)))
+        running = [s for s in ordered if s.status == StepStatus.running.value]
+        waiting = [s for s in ordered if s.status != StepStatus.done.value]
         current = running[0] if running else (waiting[0] if waiting else None)
         phase = (
             job.phase
@@ -80,3 +88,49 @@ def summarize(
         phases=phases,
         message=job.error or "",
     )
+
+
+async def queue_positions(session: AsyncSession, jobs: Sequence[Job]) -> dict[str, int]:
+    """How many jobs, anyone's, are queued ahead of each of `jobs` (0 once a job runs), in one
+    query. (created_at, id) orders jobs made in the same instant the same way every time."""
+    queued = [j.id for j in jobs if j.status == JobStatus.queued.value]
+    positions = dict.fromkeys((j.id for j in jobs), 0)
+    if not queued:
+        return positions
+    ahead = aliased(Job)
+    count = (
+        select(func.count())
+        .where(
+            ahead.status == JobStatus.queued.value,
+            tuple_(ahead.created_at, ahead.id) < tuple_(Job.created_at, Job.id),
+        )
+        .correlate(Job)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Job.id, count).where(Job.id.in_(queued)))
+    positions.update({job_id: int(n) for job_id, n in rows})
+    return positions
+
+
+async def steps_by_job(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, list[JobStep]]:
+    found: dict[str, list[JobStep]] = {job_id: [] for job_id in job_ids}
+    rows = await session.scalars(
+        select(JobStep)
+        .where(JobStep.job_id.in_(list(job_ids)))
+        .order_by(JobStep.id)
+        .execution_options(populate_existing=True)
+    )
+    for step in rows:
+        found[step.job_id].append(step)
+    return found
+
+
+async def snapshots(session: AsyncSession, jobs: Sequence[Job]) -> dict[str, ProgressEvent]:
+    """Each job's progress as the database has it now: the source of truth behind the events."""
+    steps = await steps_by_job(session, [j.id for j in jobs])
+    positions = await queue_positions(session, jobs)
+    return {j.id: summarize(j, steps[j.id], queue_position=positions[j.id]) for j in jobs}
+
+
+async def snapshot(session: AsyncSession, job: Job) -> ProgressEvent:
+    return (await snapshots(session, [job]))[job.id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import ledger
@@ -16,9 +16,9 @@ from core.logging import get_logger
 from core.models import Job, JobStatus, JobStep, StepStatus, Usage, utcnow
 from core.production import ProductionOptions
 from core.script import Script
-from jobs import broker
+from jobs import broker, webhooks
 from jobs.plan import StepSpec, plan_export, plan_job
-from jobs.progress import summarize
+from jobs.progress import snapshot
 
 log = get_logger("jobs")
 
@@ -135,18 +135,7 @@ async def queue_ready_steps(session: AsyncSession, job: Job) -> int:
 
 
 async def publish(session: AsyncSession, job: Job) -> None:
-    steps = await job_steps(session, job.id)
-    position = 0
-    if job.status == JobStatus.queued.value:
-        position = int(
-            await session.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.status == JobStatus.queued.value, Job.created_at < job.created_at)
-            )
-            or 0
-        )
-    event = summarize(job, steps, queue_position=position)
+    event = await snapshot(session, job)
     job.progress, job.phase = event.fraction, event.phase[:40]
     after_commit(session, lambda: get_bus().publish(event))
 
@@ -199,17 +188,16 @@ async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) ->
         for s in steps
         if s.queue == broker.GPU_QUEUE and s.started_at and s.finished_at and not s.reused
     )
-    if job.credits <= 0:
-        log.info("job.succeeded", job_id=job.id)
-        return
-    session.add(
-        Usage(
-            user_id=job.user_id,
-            job_id=job.id,
-            credits_used=job.credits,
-            gpu_seconds=round(gpu_seconds, 2),
+    if job.credits > 0:
+        session.add(
+            Usage(
+                user_id=job.user_id,
+                job_id=job.id,
+                credits_used=job.credits,
+                gpu_seconds=round(gpu_seconds, 2),
+            )
         )
-    )
+    await webhooks.enqueue(session, job)
     log.info("job.succeeded", job_id=job.id)
 
 
@@ -231,6 +219,7 @@ async def fail_job(
     )
     if job.hold_id:
         await ledger.release(session, job.hold_id)
+    await webhooks.enqueue(session, job)
     await publish(session, job)
     log.info("job.ended", job_id=job_id, status=status.value, reason=reason)
     return job

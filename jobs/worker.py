@@ -9,7 +9,7 @@ from dramatiq import Worker
 from core.db import get_database
 from core.logging import get_logger
 from core.settings import Settings, get_settings
-from jobs import broker, service
+from jobs import broker, service, webhooks
 from jobs.runner import run_step
 
 log = get_logger("jobs.worker")
@@ -20,15 +20,29 @@ def step_actor(step_id: str) -> None:
     broker.run_coro(run_step(step_id))
 
 
+def webhook_actor(delivery_id: str) -> None:
+    """The body of the webhook actor: one delivery attempt."""
+    broker.run_coro(webhooks.deliver(delivery_id))
+
+
 async def sweep(settings: Settings, *, requeue_all_queued: bool = False) -> int:
-    async with get_database().session() as s:
-        return await service.recover(
+    """Re-send orphaned steps, then lost webhook deliveries (each in its own transaction, so
+    one failing leaves the other done)."""
+    db = get_database()
+    async with db.session() as s:
+        recovered = await service.recover(
             s, lease_s=settings.step_lease_s, requeue_all_queued=requeue_all_queued
         )
+    async with db.session() as s:
+        resent = await webhooks.resend_due(s, everything=requeue_all_queued)
+    if resent:
+        log.info("worker.webhooks_resent", deliveries=resent)
+    return recovered
 
 
 class JobWorker:
-    """Consumes step messages on worker threads and periodically re-sends orphaned steps."""
+    """Consumes step and webhook messages on worker threads and periodically re-sends orphaned
+    steps and lost deliveries. Every worker delivers webhooks, whichever step queues it serves."""
 
     def __init__(
         self,
@@ -38,10 +52,10 @@ class JobWorker:
         threads: int | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.actors = broker.configure(self.settings, step_actor)
+        self.actors = broker.configure(self.settings, step_actor, webhook_actor)
         self.worker = Worker(
             self.actors.broker,
-            queues=queues,
+            queues=None if queues is None else {*queues, broker.WEBHOOK_QUEUE},
             worker_threads=threads or self.settings.worker_threads,
             worker_timeout=100,
         )

@@ -30,10 +30,14 @@ _postgres_ready = False
 
 
 def _admin(sql: str) -> None:
+    _admin_in(ADMIN_POSTGRES_URL, sql)
+
+
+def _admin_in(url: str, sql: str) -> None:
     import asyncpg
 
     async def run() -> None:
-        conn = await asyncpg.connect(ADMIN_POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
         try:
             await conn.execute(sql)
         finally:
@@ -92,6 +96,8 @@ def stack(
         "SKYIE_HOME": str(tmp_path / "home"),
         "SKYIE_STEP_LEASE_S": "30",
         "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
+        # Webhook tests run their receivers on localhost.
+        "SKYIE_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     if request.param == "sqlite":
         env |= {"SKYIE_DATABASE_URL": "", "SKYIE_BROKER": "embedded", "SKYIE_EVENTS": "embedded"}
@@ -105,8 +111,28 @@ def stack(
         }
         settings = _configure(monkeypatch, env)
     yield Stack(request.param, settings, env)
+    if request.param == "postgres":
+        _forget_unfinished_work()
     get_settings.cache_clear()
     reset_bus()
+
+
+def _forget_unfinished_work() -> None:
+    """The PostgreSQL database and the Redis queues outlive a test: a job one test left queued
+    must not be picked up by the next test's worker."""
+    import redis
+
+    _admin_in(
+        POSTGRES_URL,
+        "UPDATE job_steps SET status = 'cancelled'"
+        " WHERE status IN ('pending', 'queued', 'running');"
+        "UPDATE jobs SET status = 'cancelled' WHERE status IN ('queued', 'running');"
+        "UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending';",
+    )
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{REDIS_NAMESPACE}:dramatiq*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture
@@ -116,6 +142,7 @@ def sqlite_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
         "SKYIE_DATABASE_URL": "",
         "SKYIE_BROKER": "embedded",
         "SKYIE_EVENTS": "embedded",
+        "SKYIE_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     settings = _configure(monkeypatch, env)
     migrate.upgrade(settings.resolved_database_url)

@@ -1,171 +1,189 @@
-"""Assets a person brings: avatar portraits, checked on the way in and stored by content hash."""
+"""Assets a person brings (avatars, voices, videos): checked on the way in, stored by their id."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import io
+import os
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
-from core.errors import InvalidInput, NotFound
-from core.models import Asset, AssetKind
-from media.ffmpeg import MediaError, probe
+from core.db import after_commit
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import Asset, AssetKind, Job, JobStatus, new_id, utcnow
+from core.storage import Storage
+from tools.asset_checks import (
+    CHECKS,
+    LABELS,
+    Checked,
+    check_file_name,
+    check_portrait,
+    max_bytes,
+)
 from tools.context import ToolContext
 
 DEFAULT_AVATAR = Path(__file__).resolve().parent.parent / "core" / "assets" / "default_avatar.png"
-MAX_AVATAR_BYTES = 20 * 1024 * 1024
-MIN_AVATAR_SIDE = 128
-MAX_AVATAR_SIDE = 8192
-AVATAR_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+_ACTIVE = (JobStatus.queued.value, JobStatus.running.value)
 
 
-def check_portrait(data: bytes, name: str) -> str:
-    """Return the file extension of a usable portrait, or raise naming what is wrong with it."""
-    if not data:
-        raise InvalidInput(f"avatar image {name!r} is empty (0 bytes)")
-    if len(data) > MAX_AVATAR_BYTES:
-        raise InvalidInput(f"avatar image {name!r} is larger than {MAX_AVATAR_BYTES // 2**20} MB")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if max(probe.size) > MAX_AVATAR_SIDE:
-                w, h = probe.size
-                raise InvalidInput(
-                    f"avatar image {name!r} is {w}x{h}; at most {MAX_AVATAR_SIDE}px a side"
-                )
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            fmt, size = image.format, image.size
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ) as exc:
-        raise InvalidInput(f"avatar image {name!r} cannot be read as an image ({exc})") from None
-    if fmt not in AVATAR_FORMATS:
-        raise InvalidInput(f"avatar image {name!r} is {fmt}; use PNG, JPEG or WebP")
-    if min(size) < MIN_AVATAR_SIDE:
-        raise InvalidInput(
-            f"avatar image {name!r} is {size[0]}x{size[1]}; at least {MIN_AVATAR_SIDE}px a side"
-        )
-    return AVATAR_FORMATS[fmt]
+def storage_key(kind: AssetKind, user_id: str, asset_id: str, ext: str) -> str:
+    """Under the generated id: a name a person chose never becomes part of a path. An asset's
+    bytes never change, so the key still identifies them for a step's content key."""
+    return f"{kind.value}s/{user_id}/{asset_id}.{ext}"
 
 
-def _hash_key(kind: AssetKind, data: bytes, ext: str) -> str:
-    """Assets live under their content hash, so a step's content key can name them."""
-    return f"{kind.value}s/{hashlib.sha256(data).hexdigest()}.{ext}"
+def _place(storage: Storage, key: str, source: Path, move: bool) -> Path:
+    if move:
+        dest = storage.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # An upload spooled inside the store is renamed in: atomic, and no second copy.
+            os.replace(source, dest)
+            return dest
+        except OSError:
+            pass  # another filesystem: copy instead
+    return storage.put_file(key, source)
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"{what} {str(path)!r} cannot be opened ({exc.strerror})") from None
+def _unlink_on_rollback(session: AsyncSession, path: Path) -> None:
+    """The file lands before the row commits; if the row is rolled back, the file goes too."""
+    sync = session.sync_session
+    chain: list[SessionTransaction] = []
+    txn = sync.get_nested_transaction() or sync.get_transaction()
+    while txn is not None:
+        chain.append(txn)
+        txn = txn.parent
+
+    def on_rollback(_session: Session, previous: SessionTransaction) -> None:
+        if any(previous is t for t in chain):
+            path.unlink(missing_ok=True)
+
+    event.listen(sync, "after_soft_rollback", on_rollback)
 
 
 async def _store(
+    ctx: ToolContext, kind: AssetKind, name: str, source: Path, checked: Checked, move: bool
+) -> Asset:
+    asset_id = new_id("ast")
+    key = storage_key(kind, ctx.user_id, asset_id, checked.ext)
+    # In this task, not a thread: a cancelled request must not leave a file no one owns.
+    dest = _place(ctx.storage, key, source, move)
+    try:
+        asset = Asset(
+            id=asset_id,
+            user_id=ctx.user_id,
+            kind=kind.value,
+            filename=name,
+            storage_key=key,
+            size=dest.stat().st_size,
+            content_type=checked.content_type,
+            meta=dict(checked.meta),
+        )
+        ctx.session.add(asset)
+        await ctx.session.flush()
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    _unlink_on_rollback(ctx.session, dest)
+    return asset
+
+
+async def add_asset(
     ctx: ToolContext,
     kind: AssetKind,
+    source: Path,
     name: str,
-    data: bytes,
-    ext: str,
-    content_type: str,
-    meta: dict[str, object] | None = None,
+    *,
+    consent: bool = False,
+    move: bool = False,
 ) -> Asset:
-    key = _hash_key(kind, data, ext)
-    ctx.storage.put_bytes(key, data)
-    asset = Asset(
-        user_id=ctx.user_id,
-        kind=kind.value,
-        filename=name[:255],
-        storage_key=key,
-        size=len(data),
-        content_type=content_type,
-        meta=meta or {},
-    )
-    ctx.session.add(asset)
-    await ctx.session.flush()
-    return asset
+    """Check `source` for `kind` from its bytes and store it as one of the person's assets.
+    `name` is kept only as a label. `move`: `source` is a spooled upload that may be taken."""
+    name = check_file_name(name)
+    if kind is AssetKind.voice and not consent:
+        raise InvalidInput("a voice can be cloned only with the speaker's consent")
+    try:
+        source.stat()
+    except OSError as exc:
+        raise InvalidInput(
+            f"{LABELS[kind]} {str(source)!r} cannot be opened ({exc.strerror})"
+        ) from None
+    limit = max_bytes(ctx.settings, kind)
+    checked = await asyncio.to_thread(CHECKS[kind], source, name, limit=limit)
+    if kind is AssetKind.voice:
+        checked.meta.update(consent=True, consent_at=utcnow().isoformat())
+    return await _store(ctx, kind, name, source, checked, move)
 
 
 async def import_avatar(ctx: ToolContext, path: Path) -> Asset:
     """Check an image file and store it as one of the user's avatars."""
-    data = _read(path, "avatar image")
-    ext = check_portrait(data, path.name)
-    content_type = f"image/{'jpeg' if ext == 'jpg' else ext}"
-    return await _store(ctx, AssetKind.avatar, path.name, data, ext, content_type)
+    return await add_asset(ctx, AssetKind.avatar, path, path.name)
+
+
+async def import_voice(ctx: ToolContext, path: Path, *, consent: bool) -> Asset:
+    """Check a recording and store it as a voice to clone, with the speaker's consent noted."""
+    return await add_asset(ctx, AssetKind.voice, path, path.name, consent=consent)
+
+
+async def owned_asset(ctx: ToolContext, asset_id: str, kind: AssetKind | None = None) -> Asset:
+    """One of the caller's assets; another person's id is answered exactly like a missing one."""
+    stmt = select(Asset).where(Asset.id == asset_id, Asset.user_id == ctx.user_id)
+    if kind is not None:
+        stmt = stmt.where(Asset.kind == kind.value)
+    asset = await ctx.session.scalar(stmt)
+    if asset is None:
+        raise NotFound(f"{kind.value if kind else 'asset'} {asset_id} not found")
+    return asset
+
+
+async def delete_asset(ctx: ToolContext, asset_id: str) -> None:
+    """Delete an asset and, once that commits, its file. A job still waiting to use it keeps it."""
+    asset = await owned_asset(ctx, asset_id)
+    if asset.kind in (AssetKind.avatar.value, AssetKind.voice.value):
+        jobs = await ctx.session.scalars(
+            select(Job).where(Job.user_id == ctx.user_id, Job.status.in_(_ACTIVE))
+        )
+        using = [
+            job
+            for job in jobs
+            if asset.id in (job.options.get("avatar_asset_id"), job.options.get("voice"))
+        ]
+        if using:
+            names = ", ".join(f"{job.id} ({job.status})" for job in using)
+            raise Conflict(
+                f"{asset.kind} {asset.id} is in use by job {names}; delete it once the job "
+                "has finished or been cancelled",
+                code="asset_in_use",
+            )
+    path = ctx.storage.path(asset.storage_key)
+    await ctx.session.delete(asset)
+    await ctx.session.flush()
+    after_commit(ctx.session, lambda: path.unlink(missing_ok=True))
 
 
 async def portrait_for(ctx: ToolContext, avatar_asset_id: str | None) -> str:
     """Storage key of the portrait to animate: the user's own avatar, or the default host."""
     if avatar_asset_id is None:
         data = DEFAULT_AVATAR.read_bytes()
-        key = _hash_key(AssetKind.avatar, data, "png")
+        # The default host is shared by everyone: stored once, under its content hash.
+        key = f"avatars/{hashlib.sha256(data).hexdigest()}.png"
         if not ctx.storage.path(key).is_file():
             ctx.storage.put_bytes(key, data)
         return key
-    asset = await ctx.session.scalar(
-        select(Asset).where(
-            Asset.id == avatar_asset_id,
-            Asset.user_id == ctx.user_id,
-            Asset.kind == AssetKind.avatar.value,
-        )
-    )
-    if asset is None:
-        raise NotFound(f"avatar {avatar_asset_id} not found")
+    asset = await owned_asset(ctx, avatar_asset_id, AssetKind.avatar)
     stored = ctx.storage.path(asset.storage_key)
     # Re-check: a file damaged at rest must fail here, before any credits are held.
-    check_portrait(stored.read_bytes() if stored.is_file() else b"", asset.filename)
+    limit = max_bytes(ctx.settings, AssetKind.avatar)
+    check_portrait(stored.read_bytes() if stored.is_file() else b"", asset.filename, limit=limit)
     return asset.storage_key
-
-
-MAX_VOICE_BYTES = 20 * 1024 * 1024
-VOICE_SECONDS = (3.0, 120.0)
-
-
-async def import_voice(ctx: ToolContext, path: Path, *, consent: bool) -> Asset:
-    """Check a recording and store it as a voice to clone, with the speaker's consent noted."""
-    if not consent:
-        raise InvalidInput("a voice can be cloned only with the speaker's consent")
-    data = _read(path, "voice sample")
-    if not data or len(data) > MAX_VOICE_BYTES:
-        raise InvalidInput(f"voice sample {path.name!r} must be 1 byte to 20 MB")
-    try:
-        info = probe(path)
-    except MediaError as exc:
-        raise InvalidInput(f"voice sample {path.name!r} is not a recording ({exc})") from None
-    low, high = VOICE_SECONDS
-    if not info.has_audio or not low <= info.duration_s <= high:
-        raise InvalidInput(
-            f"voice sample {path.name!r} must be {low:.0f}-{high:.0f} s of audio "
-            f"(it is {info.duration_s:.1f} s{'' if info.has_audio else ', with no sound'})"
-        )
-    # The extension says what the file is (probed), never what its name claims.
-    container = (info.format_name or "audio").split(",")[0]
-    return await _store(
-        ctx,
-        AssetKind.voice,
-        path.name,
-        data,
-        container if container.isalnum() else "audio",
-        f"audio/{info.audio_codec or 'unknown'}",
-        {"consent": True, "duration_s": round(info.duration_s, 2)},
-    )
 
 
 async def voice_reference(ctx: ToolContext, voice: str) -> str | None:
     """Storage key of the person's own voice sample when `voice` names one; None for built-ins."""
     if not voice.startswith("ast_"):
         return None
-    asset = await ctx.session.scalar(
-        select(Asset).where(
-            Asset.id == voice, Asset.user_id == ctx.user_id, Asset.kind == AssetKind.voice.value
-        )
-    )
-    if asset is None:
-        raise NotFound(f"voice {voice} not found")
+    asset = await owned_asset(ctx, voice, AssetKind.voice)
     return asset.storage_key

@@ -40,11 +40,17 @@ class Tool:
 
 @dataclass(frozen=True)
 class ToolOutcome:
-    """What a tool call produced: an output model, or an error to show the model (is_error)."""
+    """What a tool call produced: an output model, or an error to show the model (is_error).
+
+    An error keeps the HTTP status and code of its cause, so the API's forms can answer with
+    the same meaning (402, 404, 409, 422) that the failure had inside the tool.
+    """
 
     name: str
     output: BaseModel | None = None
     error: str | None = None
+    status_code: int = 200
+    code: str = "ok"
 
     @property
     def is_error(self) -> bool:
@@ -112,19 +118,36 @@ async def call_tool(ctx: ToolContext, name: str, arguments: object) -> ToolOutco
     found = tools.get(name)
     if found is None:
         return ToolOutcome(
-            name, error=f"unknown tool {name!r}; available: {', '.join(sorted(tools))}"
+            name,
+            error=f"unknown tool {name!r}; available: {', '.join(sorted(tools))}",
+            status_code=404,
+            code="unknown_tool",
         )
     try:
         args = found.input_model.model_validate(arguments)
     except ValidationError as exc:
-        return ToolOutcome(name, error=_validation_message(exc))
+        return ToolOutcome(
+            name, error=_validation_message(exc), status_code=422, code="invalid_input"
+        )
     try:
         async with ctx.session.begin_nested():
             output = await found.handler(ctx, args)
     except SkyieError as exc:
-        return ToolOutcome(name, error=exc.message)
+        return ToolOutcome(name, error=exc.message, status_code=exc.status_code, code=exc.code)
+    except ValidationError as exc:
+        # Arguments that pass the input model but break a rule of a model the tool builds
+        # from them (a language code's pattern, an all-blank text) are still bad input.
+        log.info("tool.invalid", tool=name, user_id=ctx.user_id, error=str(exc.errors()[:3]))
+        return ToolOutcome(
+            name, error=_validation_message(exc), status_code=422, code="invalid_input"
+        )
     except Exception:
         log.exception("tool.crashed", tool=name, user_id=ctx.user_id)
-        return ToolOutcome(name, error=f"{name} failed unexpectedly; nothing was charged")
+        return ToolOutcome(
+            name,
+            error=f"{name} failed unexpectedly; nothing was charged",
+            status_code=500,
+            code="internal_error",
+        )
     log.info("tool.called", tool=name, user_id=ctx.user_id, channel=ctx.channel)
     return ToolOutcome(name, output=output)

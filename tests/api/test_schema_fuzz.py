@@ -49,10 +49,11 @@ def _fuzz(operation: Any, headers: dict[str, str], calls: list[int]) -> list[str
         database=None,
     )
     def run(case: Any) -> None:
-        sent = dict(headers)
-        if case.headers and any(k.lower() == "authorization" for k in case.headers):
-            sent.pop("Authorization")  # the case tests its own (usually bad) credentials
-        response = case.call(headers=sent, timeout=60)
+        # The generated bearer tokens are random: always send a real one, so cases get past
+        # authentication and reach the code behind it (bad tokens have tests of their own).
+        if case.headers:
+            case.headers = {k: v for k, v in case.headers.items() if k.lower() != "authorization"}
+        response = case.call(headers=headers, timeout=60)
         calls.append(response.status_code)
         if response.status_code >= 500:
             found.append(
@@ -68,9 +69,14 @@ def test_no_operation_answers_5xx(fuzz_target: tuple[Any, dict[str, str]]) -> No
     schema, headers = fuzz_target
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 10
-    calls: list[int] = []
-    failures = [f for operation in operations for f in _fuzz(operation, headers, calls)]
+    failures: list[str] = []
+    answered: dict[str, list[int]] = {}
+    for operation in operations:
+        calls: list[int] = []
+        failures += _fuzz(operation, headers, calls)
+        answered[operation.label] = calls
     assert not failures, "\n".join(failures[:20])
-    # The fuzzer really ran, and got past authentication and validation some of the time.
-    assert len(calls) > 5 * len(operations)
-    assert sum(200 <= code < 300 for code in calls) > len(operations)
+    # The fuzzer really ran, and got past authentication to the code behind it.
+    assert all(calls for calls in answered.values())
+    succeeded = [label for label, calls in answered.items() if any(c < 300 for c in calls)]
+    assert len(succeeded) >= len(operations) // 3, sorted(succeeded)
