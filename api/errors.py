@@ -70,7 +70,8 @@ async def _skyie(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return error_response(exc.status_code, exc.code, exc.message, headers=headers)
+    details = [ErrorDetail(field=field, message=message) for field, message in exc.details]
+    return error_response(exc.status_code, exc.code, exc.message, details, headers=headers)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

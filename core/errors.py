@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SkyieError(Exception):
     """An expected failure, shown to the person as it is."""
@@ -9,9 +11,14 @@ class SkyieError(Exception):
     status_code: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # (where, what) pairs, e.g. ("script line 2, column 19", "duration 'soon' ..."), for
+        # callers that point at each fault (the API puts them in the error's `details`).
+        self.details = list(details)
         if code is not None:
             self.code = code
 

@@ -191,7 +191,10 @@ class ScriptError(InvalidInput):
 
     def __init__(self, issues: list[ScriptIssue]) -> None:
         self.issues = issues
-        super().__init__("invalid script: " + "; ".join(str(i) for i in issues))
+        super().__init__(
+            "invalid script: " + "; ".join(str(i) for i in issues),
+            details=[(f"script line {i.line}, column {i.column}", i.message) for i in issues],
+        )
 
 
 _MARKER = re.compile(r"\[\s*(?P<tag>[A-Za-z]+)\s*(?::(?P<body>[^\]]*))?\]")

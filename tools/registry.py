@@ -51,6 +51,8 @@ class ToolOutcome:
     error: str | None = None
     status_code: int = 200
     code: str = "ok"
+    # The expected failure itself, for callers that answer with all of it (the API's forms).
+    cause: SkyieError | None = None
 
     @property
     def is_error(self) -> bool:
@@ -133,7 +135,9 @@ async def call_tool(ctx: ToolContext, name: str, arguments: object) -> ToolOutco
         async with ctx.session.begin_nested():
             output = await found.handler(ctx, args)
     except SkyieError as exc:
-        return ToolOutcome(name, error=exc.message, status_code=exc.status_code, code=exc.code)
+        return ToolOutcome(
+            name, error=exc.message, status_code=exc.status_code, code=exc.code, cause=exc
+        )
     except ValidationError as exc:
         # Arguments that pass the input model but break a rule of a model the tool builds
         # from them (a language code's pattern, an all-blank text) are still bad input.

@@ -6,13 +6,13 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from api.assets.schemas import AssetOut, upload_body
 from api.assets.uploads import receive_upload
 from api.deps import AppSettings, AppStorage, CurrentUser, Session, tool_context
 from api.errors import ERRORS, ErrorResponse
+from api.files import RangeFileResponse
 from api.pagination import Cursor, Limit, Page, paginate
 from core.errors import InvalidInput, NotFound
 from core.models import Asset, AssetKind
@@ -159,7 +159,7 @@ async def get_asset(
 
 @router.get(
     "/assets/{asset_id}/content",
-    response_class=FileResponse,
+    response_class=RangeFileResponse,
     responses={
         200: {"description": "The file.", "content": {"application/octet-stream": {}}},
         206: {"description": "The byte range asked for with a Range header."},
@@ -168,7 +168,7 @@ async def get_asset(
 )
 async def download_asset(
     asset_id: str, session: Session, user: CurrentUser, settings: AppSettings, storage: AppStorage
-) -> FileResponse:
+) -> RangeFileResponse:
     """The file itself. Send `Range: bytes=…` for part of it (a video player seeking)."""
     asset = await owned_asset(tool_context(session, user, settings, storage), asset_id)
     path = storage.path(asset.storage_key)
@@ -176,7 +176,7 @@ async def download_asset(
         raise NotFound(f"the file of asset {asset.id} is missing from storage")
     # The label's extension may lie; the download is named by what the file really is.
     download_name = f"{PurePath(asset.filename).stem or asset.kind}{path.suffix}"
-    return FileResponse(
+    return RangeFileResponse(
         path,
         media_type=asset.content_type,
         filename=download_name,

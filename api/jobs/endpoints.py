@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import AppSettings, AppStorage, CurrentUser, Session, tool_context
 from api.errors import ERRORS, ErrorResponse
+from api.files import RangeFileResponse
 from api.jobs import streams, views
 from api.jobs.schemas import CaptionFormat, ExportIn, JobOut
 from api.pagination import Cursor, Limit, Page, paginate
@@ -96,7 +97,7 @@ async def retry(
 
 @router.get(
     "/jobs/{job_id}/video",
-    response_class=FileResponse,
+    response_class=RangeFileResponse,
     responses={200: {"content": {"video/mp4": {}}, **FILE}, 206: FILE},
 )
 async def video(
@@ -105,7 +106,7 @@ async def video(
     """The rendered MP4."""
     job = await views.owned(session, user.user_id, job_id)
     path = views.video_file(storage, job)
-    return FileResponse(
+    return RangeFileResponse(
         path, media_type="video/mp4", filename=f"{job.id}.mp4", content_disposition_type="inline"
     )
 
@@ -128,7 +129,7 @@ async def captions(
     job = await views.owned(session, user.user_id, job_id)
     path = views.captions_file(storage, job)
     if format is CaptionFormat.srt:
-        return FileResponse(path, media_type="application/x-subrip", filename=f"{job.id}.srt")
+        return RangeFileResponse(path, media_type="application/x-subrip", filename=f"{job.id}.srt")
     return Response(
         views.srt_to_vtt(path.read_text(encoding="utf-8")),
         media_type="text/vtt; charset=utf-8",
@@ -138,7 +139,7 @@ async def captions(
 
 @router.get(
     "/jobs/{job_id}/thumbnail",
-    response_class=FileResponse,
+    response_class=RangeFileResponse,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 async def thumbnail(
@@ -147,7 +148,7 @@ async def thumbnail(
     """A JPEG still from a third of the way into the video."""
     job = await views.owned(session, user.user_id, job_id)
     path = await views.thumbnail_file(storage, job)
-    return FileResponse(
+    return RangeFileResponse(
         path, media_type="image/jpeg", filename=f"{job.id}.jpg", content_disposition_type="inline"
     )
 
@@ -172,7 +173,7 @@ async def create_export(
 
 @router.get(
     "/jobs/{job_id}/exports/{format}",
-    response_class=FileResponse,
+    response_class=RangeFileResponse,
     responses={200: {"content": {"video/mp4": {}}, **FILE}, 206: FILE},
 )
 async def export_download(
@@ -185,4 +186,4 @@ async def export_download(
     """One file of a finished export job."""
     job = await views.owned(session, user.user_id, job_id)
     path = views.export_file(storage, job, format.value)
-    return FileResponse(path, media_type="video/mp4", filename=f"{job.id}-{format.value}.mp4")
+    return RangeFileResponse(path, media_type="video/mp4", filename=f"{job.id}-{format.value}.mp4")

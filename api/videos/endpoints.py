@@ -49,6 +49,8 @@ _SPENDING: dict[int | str, dict[str, Any]] = {
 
 def tool_error(outcome: ToolOutcome) -> SkyieError:
     """The tool's failure with the status it had inside the tool (402, 404, 409, 422...)."""
+    if outcome.cause is not None:
+        return outcome.cause
     error = SkyieError(outcome.error or f"{outcome.name} failed", code=outcome.code)
     error.status_code = outcome.status_code
     return error

@@ -117,7 +117,11 @@ async def test_each_kind_uploads_and_downloads_whole_and_by_range(
         assert r.content == data[100:500]
         past_the_end = {**caller.headers, "Range": f"bytes={len(data) + 10}-"}
         r = await api.client.get(f"/v1/assets/{asset_id}/content", headers=past_the_end)
-        assert r.status_code == 416
+        assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}"
+        assert r.json()["error"]["code"] == "range_not_satisfiable"
+        malformed = {**caller.headers, "Range": "pages=1-2"}
+        r = await api.client.get(f"/v1/assets/{asset_id}/content", headers=malformed)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_range"
     meta = {b["kind"]: b["meta"] for b in (await list_all(api, caller))}
     assert meta["avatar"] == {"width": 256, "height": 320}
     assert meta["voice"]["consent"] is True and meta["voice"]["consent_at"]

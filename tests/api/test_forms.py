@@ -188,6 +188,8 @@ async def test_invalid_scripts_name_line_and_column(api: Api) -> None:
     r = await api.client.post("/v1/quotes", json={"script": bad}, headers=caller.headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_script"
     assert "line 2, column" in r.json()["error"]["message"]
+    fields = [d["field"] for d in r.json()["error"]["details"]]
+    assert fields == ["script line 2, column 19", "script line 3, column 1"]
 
     r = await api.client.post("/v1/scripts/validate", json={"script": bad}, headers=caller.headers)
     assert r.status_code == 200
