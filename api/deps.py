@@ -52,16 +52,20 @@ class Principal:
     user_id: str
     api_key_id: str | None = None
 
-    @property
-    def rate_key(self) -> str:
-        return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
 
-
-async def principal_for_token(token: str | None, settings: Settings, limiter: Limiter) -> Principal:
+async def principal_for_token(
+    token: str | None, settings: Settings, limiter: Limiter, *, from_query: bool = False
+) -> Principal:
     """Who a token (an access token or an API key) belongs to, counted against their rate
-    limit. Shared by HTTP routes and WebSockets."""
+    limits: the account's, whatever the credential, and an API key's own on top."""
     if not token:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
+    if from_query and token.startswith(auth.API_KEY_PREFIX):
+        # URLs end up in logs and histories: only short-lived access tokens may travel there.
+        raise Unauthorized(
+            "an API key cannot be sent in the URL; send it in the Authorization header",
+            code="key_in_url",
+        )
     async with get_database().session() as session:
         if token.startswith(auth.API_KEY_PREFIX):
             key = await auth.authenticate_api_key(session, token)
@@ -69,33 +73,57 @@ async def principal_for_token(token: str | None, settings: Settings, limiter: Li
         else:
             user_id = await auth.authenticate_access_token(session, settings, token)
             principal = Principal(user_id=user_id)
-    await enforce(limiter, principal.rate_key, settings.rate_limit_per_minute, "this account")
+    limit = settings.rate_limit_per_minute
+    await enforce(limiter, f"user:{principal.user_id}", limit, "this account")
+    if principal.api_key_id is not None:
+        key_limit = settings.api_key_rate_limit_per_minute
+        await enforce(limiter, f"key:{principal.api_key_id}", key_limit, "this API key")
     return principal
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token or an API key (sk_…).")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    access_token: Annotated[
-        str | None,
-        Query(
-            max_length=2000,
-            description="For EventSource and WebSocket clients, which cannot send headers.",
-            include_in_schema=False,
-        ),
-    ] = None,
-) -> Principal:
+def _header_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
     token = credentials.credentials if credentials is not None else None
-    token = token or request.headers.get("x-api-key") or access_token
-    principal = await principal_for_token(token, get_settings_(request), request.app.state.limiter)
+    return token or request.headers.get("x-api-key") or ""
+
+
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    settings = get_settings_(request)
+    token = _header_token(request, credentials)
+    principal = await principal_for_token(token, settings, request.app.state.limiter)
     request.state.principal = principal
     return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def stream_principal(
+    request: Request,
+    credentials: Credentials,
+    access_token: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="An access token, for EventSource clients, which cannot send headers.",
+        ),
+    ] = None,
+) -> Principal:
+    """For event streams: the header, or else `?access_token=` (never an API key)."""
+    settings = get_settings_(request)
+    header = _header_token(request, credentials)
+    token = header or access_token
+    principal = await principal_for_token(
+        token, settings, request.app.state.limiter, from_query=not header
+    )
+    request.state.principal = principal
+    return principal
+
+
+StreamUser = Annotated[Principal, Depends(stream_principal)]
 
 
 def client_address(request: Request) -> str:

@@ -68,11 +68,17 @@ class MetricsMiddleware:
         await self.app(scope, receive, record)
 
 
+# Job counts are read at most this often, however often (or by whom) /metrics is scraped.
+JOB_COUNTS_TTL_S = 10.0
+_counted_at = {"t": -JOB_COUNTS_TTL_S}
+
+
 async def metrics_endpoint(request: Request) -> Response:
-    async with get_database().session() as session:
-        counts = dict(
-            (await session.execute(select(Job.status, func.count()).group_by(Job.status))).all()
-        )
-    for status in ("queued", "running", "succeeded", "failed", "cancelled"):
-        JOBS.labels(status).set(counts.get(status, 0))
+    if time.monotonic() - _counted_at["t"] >= JOB_COUNTS_TTL_S:
+        _counted_at["t"] = time.monotonic()
+        async with get_database().session() as session:
+            rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+            counts = dict(rows.all())
+        for status in ("queued", "running", "succeeded", "failed", "cancelled"):
+            JOBS.labels(status).set(counts.get(status, 0))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -18,7 +18,7 @@ async def balance(session: AsyncSession, user_id: str) -> int:
     return int(total or 0)
 
 
-async def _lock_user(session: AsyncSession, user_id: str) -> None:
+async def lock_user(session: AsyncSession, user_id: str) -> None:
     # The UPDATE takes the user's row lock (PostgreSQL) or the database write lock (SQLite)
     # until commit, so a concurrent spend waits here and then sees this one's hold.
     result = await session.execute(
@@ -38,7 +38,7 @@ async def grant(
 ) -> CreditEntry:
     if amount <= 0:
         raise ValueError("a grant must be positive")
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     entry = CreditEntry(user_id=user_id, kind=kind.value, amount=amount, note=note)
     session.add(entry)
     await session.flush()
@@ -49,7 +49,7 @@ async def hold(session: AsyncSession, user_id: str, amount: int, *, job_id: str)
     """Reserve `amount` credits for a job or raise InsufficientCredits; the caller commits."""
     if amount <= 0:
         raise ValueError("a hold must be positive")
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     available = await balance(session, user_id)
     if available < amount:
         raise InsufficientCredits(f"this needs {amount} credits and the balance is {available}")

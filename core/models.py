@@ -73,6 +73,8 @@ class User(Base):
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
     # argon2id; None for an account that cannot log in with a password (the embedded local user).
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Access tokens issued before this are refused (set when the password is reset).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -209,13 +211,15 @@ class JobStatus(StrEnum):
 
 class Job(Base):
     __tablename__ = "jobs"
+    __table_args__ = (Index("uq_jobs_retry_of", "retry_of", unique=True),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[str | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     workflow: Mapped[str] = mapped_column(String(30), default="production")
-    # The failed or cancelled job this one retries (its finished steps are reused).
+    # The failed or cancelled job this one retries (its finished steps are reused). Unique:
+    # a job is retried once; the retry, if it fails in turn, is what gets retried next.
     retry_of: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.queued.value, index=True)
     phase: Mapped[str] = mapped_column(String(40), default="queued")

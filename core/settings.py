@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     )
     mail_from: str = "Skyie Studio <no-reply@skyie.studio>"
     rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Requests a minute per user and per API key."
+        default=600, ge=1, description="Requests a minute per account, all credentials together."
+    )
+    api_key_rate_limit_per_minute: int = Field(
+        default=300, ge=1, description="Requests a minute per API key, within its account's."
     )
     auth_rate_limit_per_minute: int = Field(
         default=30, ge=1, description="Login, register and reset attempts a minute per address."

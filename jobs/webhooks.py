@@ -18,18 +18,14 @@ is marked failed. Every attempt is recorded (status, error) and listed under the
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, Field
@@ -40,7 +36,7 @@ from core.db import Database, after_commit, get_database
 from core.logging import get_logger
 from core.models import Job, JobStatus, Webhook, WebhookDelivery, new_id, utcnow
 from core.settings import Settings, get_settings
-from jobs import broker
+from jobs import broker, outbound
 
 log = get_logger("jobs.webhooks")
 
@@ -60,30 +56,6 @@ CLAIM_MARGIN_S = 30.0
 SWEEP_GRACE_S = 30.0
 # Clocks of the hosts that schedule and run a delivery may differ by a little.
 CLOCK_SLACK = timedelta(seconds=1)
-
-
-class PrivateDestination(ValueError):
-    """The URL leads into the server's own network."""
-
-
-def check_destination(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise
-    non-public address, so a webhook cannot be used to probe the network the server sits in.
-    Checked when the webhook is registered and again before each delivery (DNS can change)."""
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise PrivateDestination(f"the host {host!r} of {url!r} does not resolve ({exc})") from None
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if not address.is_global or address.is_multicast:
-            raise PrivateDestination(
-                f"{url!r} leads to {address}, which is not a public address; webhooks may only "
-                "call public hosts (SKYIE_WEBHOOK_ALLOW_PRIVATE=true allows private ones)"
-            )
 
 
 def new_secret() -> str:
@@ -257,7 +229,7 @@ async def _claim(db: Database, delivery_id: str, settings: Settings) -> _Attempt
         )
 
 
-async def _post(attempt: _Attempt, timeout_s: float) -> tuple[int | None, str | None]:
+async def _post(attempt: _Attempt, settings: Settings) -> tuple[int | None, str | None]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Skyie-Webhooks/1",
@@ -267,17 +239,24 @@ async def _post(attempt: _Attempt, timeout_s: float) -> tuple[int | None, str | 
     }
     try:
         # Redirects are not followed: the signed request goes where the person registered it.
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
-            response = await client.post(attempt.url, content=attempt.body, headers=headers)
+        answer = await outbound.post(
+            attempt.url,
+            attempt.body,
+            headers,
+            timeout_s=settings.webhook_timeout_s,
+            allow_private=settings.webhook_allow_private,
+        )
+    except TimeoutError:
+        return None, f"no complete answer within {settings.webhook_timeout_s:g} s"
     except Exception as exc:
-        # Whatever went wrong (network, TLS, a URL httpx refuses) is this attempt's outcome:
-        # it must be recorded, or the delivery would be retried forever without counting.
-        if not isinstance(exc, httpx.HTTPError):
+        # Whatever went wrong (network, TLS, a private address, a URL httpx refuses) is this
+        # attempt's outcome: it must be recorded, or the delivery would retry without counting.
+        if not isinstance(exc, (httpx.HTTPError, outbound.PrivateDestination)):
             log.warning("webhook.post_crashed", delivery_id=attempt.delivery_id, exc_info=True)
         return None, f"{type(exc).__name__}: {exc}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:300]}"
+    if 200 <= answer.status < 300:
+        return answer.status, None
+    return answer.status, f"HTTP {answer.status}: {answer.head[:300]}"
 
 
 async def deliver(delivery_id: str) -> None:
@@ -286,16 +265,7 @@ async def deliver(delivery_id: str) -> None:
     attempt = await _claim(db, delivery_id, settings)
     if attempt is None:
         return
-    status: int | None
-    error: str | None
-    try:
-        await asyncio.to_thread(
-            check_destination, attempt.url, allow_private=settings.webhook_allow_private
-        )
-    except PrivateDestination as exc:
-        status, error = None, str(exc)
-    else:
-        status, error = await _post(attempt, settings.webhook_timeout_s)
+    status, error = await _post(attempt, settings)
     async with db.session() as s:
         delivery = await s.get(WebhookDelivery, delivery_id)
         if delivery is None or delivery.attempts != attempt.attempt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from core.errors import Conflict, NotFound
 from core.models import Job, JobStatus
@@ -10,6 +11,7 @@ from core.production import ProductionOptions
 from core.script import parse_script
 from jobs.progress import snapshot
 from jobs.service import cancel_job as cancel
+from jobs.service import lock_job
 from tools.context import ToolContext
 from tools.exports import ExportFormat, ExportInput, start_export
 from tools.production import make_quote, start_production
@@ -71,7 +73,12 @@ async def retry_job(ctx: ToolContext, job_id: str) -> Job:
     """A new job for a failed or cancelled one's script and options. It is priced by a fresh
     quote, so steps the first run finished (reused by content key) are not paid twice, and its
     credits are checked and held like any other job's."""
-    job = await own_job(ctx, job_id)
+    await own_job(ctx, job_id)
+    # Under the job's lock: of two retries racing, the second sees the first one's job.
+    job = await lock_job(ctx.session, job_id)
+    earlier = await ctx.session.scalar(select(Job.id).where(Job.retry_of == job.id))
+    if earlier is not None:
+        raise Conflict(f"job {job_id} was already retried as {earlier}", code="already_retried")
     if job.status not in RETRYABLE:
         raise Conflict(
             f"job {job_id} is {job.status}: only a failed or cancelled job can be retried",

@@ -159,8 +159,16 @@ async def receive_upload(
         with path.open("wb") as spool:
             parts = _Parts(spool, what=what, limit=limit, fields=fields)
             parser = MultipartParser(boundary, parts.callbacks())
+            received = 0
             try:
                 async for chunk in request.stream():
+                    # The whole body counts, not only the file part: other parts must not
+                    # keep a connection busy for ever (chunked uploads declare no length).
+                    received += len(chunk)
+                    if received > limit + ENVELOPE_BYTES:
+                        raise PayloadTooLarge(
+                            f"{what} is larger than the {limit // 2**20} MB limit"
+                        )
                     parser.write(chunk)
                 parser.finalize()
             except ParseError as exc:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.tokens import (
@@ -65,8 +66,13 @@ async def register(
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists", code="email_taken")
     user = User(email=email, name=name.strip()[:200], password_hash=hash_password(password))
-    session.add(user)
-    await session.flush()
+    try:
+        # Two sign-ups racing with one email: the database's unique index decides.
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("an account with this email already exists", code="email_taken") from None
     if settings.starting_credits:
         await ledger.grant(session, user.id, settings.starting_credits, note="starting credits")
     return user
@@ -74,7 +80,9 @@ async def register(
 
 async def login(session: AsyncSession, *, email: str, password: str) -> User:
     user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not verify_password(user.password_hash, password):
+    # Hash either way: an unknown email must take as long as a wrong password.
+    matches = verify_password(user.password_hash if user else None, password)
+    if user is None or not matches:
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
@@ -185,7 +193,14 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
     if user is None:
         raise InvalidInput("this reset link is not valid or has expired; ask for a new one")
     user.password_hash = hash_password(password)
-    # Whoever knew the old password is logged out everywhere.
+    # Whoever knew the old password is logged out everywhere: access tokens issued until now
+    # stop working, and so do the other reset links still out there.
+    user.tokens_valid_after = now
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
@@ -196,12 +211,23 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
 
 async def authenticate_access_token(session: AsyncSession, settings: Settings, token: str) -> str:
     claims = read_access_token(token, settings.signing_key())
-    if await session.scalar(select(User.id).where(User.id == claims.user_id)) is None:
+    row = (
+        await session.execute(
+            select(User.id, User.tokens_valid_after).where(User.id == claims.user_id)
+        )
+    ).first()
+    if row is None:
         raise Unauthorized("the account no longer exists", code="invalid_token")
+    cut_off = row.tokens_valid_after
+    if cut_off is not None and claims.issued_at < cut_off.timestamp():
+        raise Unauthorized(
+            "the password changed since this token was issued; log in again", code="invalid_token"
+        )
     return claims.user_id
 
 
 async def create_api_key(session: AsyncSession, user_id: str, name: str) -> tuple[ApiKey, str]:
+    await ledger.lock_user(session, user_id)  # two creations racing must not both pass the count
     count = await session.scalar(
         select(func.count())
         .select_from(ApiKey)

@@ -49,6 +49,7 @@ def token_hash(token: str) -> str:
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str
+    issued_at: float
 
 
 def issue_access_token(user_id: str, key: str, ttl_s: int) -> str:
@@ -56,7 +57,8 @@ def issue_access_token(user_id: str, key: str, ttl_s: int) -> str:
     claims = {
         "sub": user_id,
         "typ": "access",
-        "iat": int(now.timestamp()),
+        # Sub-second: a token issued just before a password reset must fall before it.
+        "iat": now.timestamp(),
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM)
@@ -65,7 +67,7 @@ def issue_access_token(user_id: str, key: str, ttl_s: int) -> str:
 def read_access_token(token: str, key: str) -> AccessClaims:
     try:
         claims = jwt.decode(
-            token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "typ"]}
+            token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "typ", "iat"]}
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized(
@@ -75,4 +77,4 @@ def read_access_token(token: str, key: str) -> AccessClaims:
         raise Unauthorized("the access token is not valid", code="invalid_token") from None
     if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
         raise Unauthorized("the access token is not valid", code="invalid_token")
-    return AccessClaims(user_id=claims["sub"])
+    return AccessClaims(user_id=claims["sub"], issued_at=float(claims["iat"]))

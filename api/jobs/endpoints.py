@@ -72,6 +72,10 @@ async def cancel(
         raise Conflict(f"job {job_id} already {job.status}; there is nothing to cancel")
     ctx = tool_context(session, user, settings, storage)
     await cancel_job(ctx, JobInput(job_id=job_id))
+    # Checked again under the job's lock: it may have finished while we looked.
+    await session.refresh(job)
+    if job.status in (JobStatus.succeeded.value, JobStatus.failed.value):
+        raise Conflict(f"job {job_id} already {job.status}; there is nothing to cancel")
     return await views.job_out(session, job, _base(request))
 
 

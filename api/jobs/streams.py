@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, WebSocket
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.websockets import WebSocketDisconnect
 
-from api.deps import CurrentUser, Principal, principal_for_token
+from api.deps import Principal, StreamUser, principal_for_token
 from core.db import get_database
 from core.errors import NotFound, RateLimited, Unauthorized
 from core.events import ProgressEvent, get_bus
@@ -79,7 +79,7 @@ async def job_events(job_id: str) -> AsyncIterator[ProgressEvent]:
 
 
 async def _owned_job_id(
-    job_id: Annotated[str, Path(max_length=40, description="A job id.")], user: CurrentUser
+    job_id: Annotated[str, Path(max_length=40, description="A job id.")], user: StreamUser
 ) -> str:
     async with get_database().session() as s:
         job = await s.get(Job, job_id)
@@ -109,15 +109,17 @@ async def _principal(websocket: WebSocket) -> Principal:
     """The caller of a WebSocket, from `?access_token=` or the Authorization header."""
     header = websocket.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
-    token = (
-        websocket.query_params.get("access_token")
-        or (credentials.strip() if scheme.lower() == "bearer" else "")
-        or websocket.headers.get("x-api-key")
-    )
+    in_header = (
+        credentials.strip() if scheme.lower() == "bearer" else ""
+    ) or websocket.headers.get("x-api-key", "")
+    token = in_header or websocket.query_params.get("access_token")
     if not token:
         raise Unauthorized("log in first: send ?access_token= or an Authorization header")
     return await principal_for_token(
-        token, websocket.app.state.settings, websocket.app.state.limiter
+        token,
+        websocket.app.state.settings,
+        websocket.app.state.limiter,
+        from_query=not in_header,
     )
 
 

@@ -13,9 +13,11 @@ from api.deps import AppSettings, CurrentUser, Session
 from api.errors import ERRORS, ErrorResponse
 from api.pagination import Cursor, Limit, Page, paginate
 from api.webhooks.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
+from billing import ledger
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Webhook, WebhookDelivery
-from jobs.webhooks import PrivateDestination, check_destination, new_secret
+from jobs.outbound import PrivateDestination, check_destination
+from jobs.webhooks import new_secret
 
 router = APIRouter(tags=["webhooks"], responses=ERRORS)
 
@@ -42,6 +44,7 @@ async def create_webhook(
 ) -> WebhookCreated:
     """Be told when your jobs finish: each job's end is POSTed to `url`, signed with the
     returned `secret` (Skyie-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">)."""
+    await ledger.lock_user(session, user.user_id)  # two creations racing must not both pass
     count = await session.scalar(
         select(func.count()).select_from(Webhook).where(Webhook.user_id == user.user_id)
     )

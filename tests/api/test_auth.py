@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import jwt
 
 from api.auth.mail import ConsoleMailer
@@ -46,10 +48,14 @@ async def test_wrong_password_and_missing_token_are_401(api: Api) -> None:
 async def test_expired_and_forged_access_tokens_are_refused(api: Api) -> None:
     caller = await api.register()
     key = api.settings.signing_key()
-    expired = jwt.encode({"sub": caller.id, "typ": "access", "exp": 1}, key, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": caller.id, "typ": "access", "iat": 0, "exp": 1}, key, algorithm="HS256"
+    )
     r = await api.client.get("/v1/me", headers={"Authorization": f"Bearer {expired}"})
     assert r.json()["error"]["code"] == "token_expired"
-    forged = jwt.encode({"sub": caller.id, "typ": "access", "exp": 2**31}, "guess", "HS256")
+    forged = jwt.encode(
+        {"sub": caller.id, "typ": "access", "iat": 0, "exp": 2**31}, "a guessed key " * 4, "HS256"
+    )
     r = await api.client.get("/v1/me", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token"
 
@@ -101,6 +107,8 @@ async def test_password_reset_by_emailed_token(api: Api) -> None:
     assert r.status_code == 422
     r = await api.client.post("/v1/auth/refresh", json={"refresh_token": caller.refresh_token})
     assert r.status_code == 401
+    r = await api.client.get("/v1/me", headers=caller.headers)
+    assert r.status_code == 401 and "password changed" in r.json()["error"]["message"]
     r = await api.client.post(
         "/v1/auth/login", json={"email": "reset@example.com", "password": PASSWORD}
     )
@@ -128,3 +136,25 @@ async def test_api_keys_are_shown_once_work_and_can_be_revoked(api: Api) -> None
     assert r.status_code == 204
     r = await api.client.get("/v1/me", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+async def test_racing_sign_ups_with_one_email_get_one_account(api_on: Api) -> None:
+    body = {"email": "twins@example.com", "password": PASSWORD}
+    answers = await asyncio.gather(
+        *(api_on.client.post("/v1/auth/register", json=body) for _ in range(4))
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 409, 409, 409], [r.text for r in answers]
+
+
+async def test_tokens_in_urls_only_for_event_streams_and_never_api_keys(api: Api) -> None:
+    caller = await api.register()
+    token = caller.access_token
+    # An ordinary route ignores a token in the query string.
+    r = await api.client.get("/v1/me", params={"access_token": token})
+    assert r.status_code == 401
+    key = (await api.client.post("/v1/api-keys", json={}, headers=caller.headers)).json()["key"]
+    r = await api.client.get("/v1/jobs/job_x/events", params={"access_token": key})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "key_in_url"
+    r = await api.client.get("/v1/jobs/job_x/events", params={"access_token": token})
+    assert r.status_code == 404  # authenticated; the job just does not exist

@@ -106,6 +106,13 @@ async def test_a_retry_reuses_what_the_first_run_finished(api: Api) -> None:
     # A fresh quote: the finished clips are not paid for again.
     assert retry["credits"] < first["credits"]
     assert await credits(api, ada) == start - retry["credits"]
+    # Retried once: asking again (a double click, a client's own retry) holds nothing more.
+    again = await asyncio.gather(
+        *(api.client.post(f"/v1/jobs/{job_id}/retry", headers=ada.headers) for _ in range(3))
+    )
+    assert [r.status_code for r in again] == [409] * 3
+    assert {r.json()["error"]["code"] for r in again} == {"already_retried"}
+    assert await credits(api, ada) == start - retry["credits"]
     with JobWorker(api.settings):
         done = await wait_for(api.settings, retry["id"])
     assert done.status == JobStatus.succeeded.value, done.error

@@ -83,28 +83,36 @@ async def test_metrics_count_requests_by_route_template(api: Api) -> None:
     assert 'route="/v1/api-keys/{key_id}"' in text and "key_doesnotexist" not in text
 
 
-async def _limited(api: Api, limit: int) -> None:
-    a = await api.register()
-    b = await api.register()
-    for _ in range(limit):
+async def _limited(api: Api) -> None:
+    """Account budget 6 a minute, each API key 2 of it."""
+    a, b = await api.register(), await api.register()
+    for _ in range(6):
         assert (await api.client.get("/v1/me", headers=a.headers)).status_code == 200
     r = await api.client.get("/v1/me", headers=a.headers)
     assert r.status_code == 429
     assert r.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(r.headers["retry-after"]) <= 60
-    # Limits are per caller: another user, and an API key, have their own.
+    # Another account has its own budget; its keys have their own within it, and a new key
+    # is no way around the account's.
     assert (await api.client.get("/v1/me", headers=b.headers)).status_code == 200
-    created = await api.client.post("/v1/api-keys", json={}, headers=b.headers)
-    key = {"Authorization": f"Bearer {created.json()['key']}"}
-    for _ in range(limit):
-        assert (await api.client.get("/v1/me", headers=key)).status_code == 200
-    assert (await api.client.get("/v1/me", headers=key)).status_code == 429
+    keys = []
+    for _ in range(2):
+        created = await api.client.post("/v1/api-keys", json={}, headers=b.headers)
+        keys.append({"Authorization": f"Bearer {created.json()['key']}"})
+    for _ in range(2):
+        assert (await api.client.get("/v1/me", headers=keys[0])).status_code == 200
+    r = await api.client.get("/v1/me", headers=keys[0])
+    assert r.status_code == 429 and "this API key" in r.json()["error"]["message"]
+    r = await api.client.get("/v1/me", headers=keys[1])
+    assert r.status_code == 429 and "this account" in r.json()["error"]["message"]
 
 
-async def test_rate_limits_per_user_and_per_api_key(stack: Stack) -> None:
+async def test_rate_limits_per_account_and_per_api_key(stack: Stack) -> None:
     # In memory on the embedded stack; shared in Redis on the production one.
-    async with app_with(stack.settings, rate_limit_per_minute=5) as api:
-        await _limited(api, 5)
+    async with app_with(
+        stack.settings, rate_limit_per_minute=6, api_key_rate_limit_per_minute=2
+    ) as api:
+        await _limited(api)
 
 
 async def test_sign_in_attempts_are_limited_per_address(sqlite_stack: Stack) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from core.db import get_database
 from core.models import Job, Webhook, WebhookDelivery, utcnow
 from core.settings import Settings, get_settings
-from jobs import service, webhooks
+from jobs import outbound, service, webhooks
 from jobs.worker import JobWorker
 from tests.conftest import Stack
 from tests.jobs.helpers import make_user, submit
@@ -174,9 +174,9 @@ def test_check_destination_knows_public_from_private() -> None:
         "http://169.254.169.254/latest/meta-data",
         "http://localhost/x",
     ):
-        with pytest.raises(webhooks.PrivateDestination):
-            webhooks.check_destination(url, allow_private=False)
-        webhooks.check_destination(url, allow_private=True)
-    webhooks.check_destination("http://8.8.8.8/hook", allow_private=False)
-    with pytest.raises(webhooks.PrivateDestination, match="does not resolve"):
-        webhooks.check_destination("http://no-such-host.invalid/x", allow_private=False)
+        with pytest.raises(outbound.PrivateDestination):
+            outbound.check_destination(url, allow_private=False)
+        outbound.check_destination(url, allow_private=True)
+    outbound.check_destination("http://8.8.8.8/hook", allow_private=False)
+    with pytest.raises(outbound.PrivateDestination, match="does not resolve"):
+        outbound.check_destination("http://no-such-host.invalid/x", allow_private=False)
