@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.assets.endpoints import router as assets_router
+from api.assets.voices import router as voices_router
 from api.auth.endpoints import router as auth_router
 from api.auth.mail import make_mailer
 from api.chat.endpoints import router as chat_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         videos_router,
         jobs_router,
         assets_router,
+        voices_router,
         webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -233,6 +233,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # Removed from the person's library. The row stays: credits and usage refer to it.
+    deleted_at: Mapped[datetime | None] = mapped_column()
 
 
 class StepStatus(StrEnum):

@@ -77,7 +77,11 @@ async def list_assets(ctx: ToolContext, args: ListAssetsInput) -> AssetsOutput:
     if want in (AssetKindFilter.all, AssetKindFilter.videos):
         jobs = await ctx.session.scalars(
             select(Job)
-            .where(Job.user_id == ctx.user_id, Job.status == JobStatus.succeeded.value)
+            .where(
+                Job.user_id == ctx.user_id,
+                Job.status == JobStatus.succeeded.value,
+                Job.deleted_at.is_(None),
+            )
             .order_by(Job.created_at.desc())
             .limit(50)
         )

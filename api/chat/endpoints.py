@@ -23,14 +23,16 @@ from agent.providers.base import Provider
 from agent.providers.select import make_provider
 from agent.writer import PlannerWriter
 from api.chat.history import draft_of, render
-from api.chat.schemas import ChatIn, ChatOut, ConversationDetail, ConversationOut
+from api.chat.schemas import ChatIn, ChatOut, ConversationDetail, ConversationOut, DraftIn, DraftOut
 from api.deps import AppSettings, AppStorage, CurrentUser, Session
 from api.errors import ERRORS
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from core.db import get_database
 from core.errors import NotFound, SkyieError
 from core.logging import get_logger
-from core.models import Conversation, Job, Message, Quote
+from core.models import Conversation, Job, Message, Quote, utcnow
+from core.production import ProductionOptions
+from core.script import parse_script
 
 log = get_logger("api.chat")
 router = APIRouter(tags=["chat"], responses=ERRORS)
@@ -200,6 +202,27 @@ async def get_conversation(
         draft=draft_of(row.state),
         messages=render(list(reversed(latest))),
     )
+
+
+@router.put("/conversations/{conversation_id}/draft")
+async def put_draft(
+    conversation_id: str, body: DraftIn, principal: CurrentUser, session: Session
+) -> DraftOut:
+    """Replace the working script with the person's own edit (the script card). The next chat
+    turn revises this version; a quote shown for the old one no longer applies."""
+    row = await _owned(session, principal.user_id, conversation_id)
+    script = parse_script(body.script)
+    options = body.options or ProductionOptions.model_validate(row.state.get("options", {}))
+    state = {k: v for k, v in row.state.items() if k != "quote_id"}
+    row.state = {
+        **state,
+        "script": script.to_text(),
+        "options": options.model_dump(mode="json"),
+    }
+    row.updated_at = utcnow()
+    draft = draft_of(row.state)
+    assert draft is not None
+    return draft
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)

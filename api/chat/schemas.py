@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.loop import ErrorEvent, JobEvent, QuoteEvent, ScriptEvent, ToolEvent
+from core.production import ProductionOptions
+from tools.drafting import MAX_SCRIPT_CHARS
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -79,3 +81,14 @@ class HistoryItem(BaseModel):
 class ConversationDetail(ConversationOut):
     draft: DraftOut | None = Field(default=None, description="The current draft, if any.")
     messages: list[HistoryItem] = Field(description="The latest messages, oldest first.")
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    script: str = Field(
+        min_length=1, max_length=MAX_SCRIPT_CHARS, description="The edited script, in text form."
+    )
+    options: ProductionOptions | None = Field(
+        default=None, description="Production options; omit to keep the draft's."
+    )

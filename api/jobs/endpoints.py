@@ -15,7 +15,8 @@ from api.jobs import streams, views
 from api.jobs.schemas import CaptionFormat, ExportIn, JobOut
 from api.pagination import Cursor, Limit, Page, paginate
 from core.errors import Conflict
-from core.models import Job, JobStatus
+from core.models import Job, JobStatus, utcnow
+from jobs.service import lock_job
 from tools.exports import ExportFormat, ExportInput, start_export
 from tools.status import JobInput, cancel_job, retry_job
 
@@ -41,7 +42,7 @@ async def list_jobs(
     status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
 ) -> Page[JobOut]:
     """The caller's jobs, newest first."""
-    stmt = select(Job).where(Job.user_id == user.user_id)
+    stmt = select(Job).where(Job.user_id == user.user_id, Job.deleted_at.is_(None))
     if status is not None:
         stmt = stmt.where(Job.status == status.value)
     rows, next_cursor = await paginate(session, stmt, Job, limit, cursor)
@@ -54,6 +55,17 @@ async def get_job(request: Request, job_id: JobId, session: Session, user: Curre
     """State, progress (phase, fraction, ETA, queue position), price and, once done, links."""
     job = await views.owned(session, user.user_id, job_id)
     return await views.job_out(session, job, _base(request))
+
+
+@router.delete("/jobs/{job_id}", status_code=204, responses=CONFLICT)
+async def delete_job(job_id: JobId, session: Session, user: CurrentUser) -> Response:
+    """Remove a finished job from the library. A queued or running one must be cancelled
+    first (409). Its record of credits and usage stays."""
+    job = await lock_job(session, (await views.owned(session, user.user_id, job_id)).id)
+    if not JobStatus(job.status).finished:
+        raise Conflict(f"job {job_id} is {job.status}; cancel it before deleting it")
+    job.deleted_at = utcnow()
+    return Response(status_code=204)
 
 
 @router.post("/jobs/{job_id}/cancel", responses=CONFLICT)

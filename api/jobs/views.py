@@ -21,7 +21,7 @@ from media.export import thumbnail
 
 async def owned(session: AsyncSession, user_id: str, job_id: str) -> Job:
     job = await session.get(Job, job_id)
-    if job is None or job.user_id != user_id:
+    if job is None or job.user_id != user_id or job.deleted_at is not None:
         # Someone else's job answers exactly like a job that does not exist.
         raise NotFound(f"job {job_id} not found")
     return job

@@ -67,6 +67,8 @@ def _body_for(method: str, path: str) -> dict[str, Any] | None:
     if method in ("POST", "PUT", "PATCH"):
         if path.endswith("/exports"):
             return {"formats": ["youtube"]}
+        if path.endswith("/draft"):
+            return {"script": "[TALKING] Hello there."}
         return {}
     return None
 
