@@ -108,11 +108,12 @@ async def stream_principal(
         str | None,
         Query(
             max_length=2000,
-            description="An access token, for EventSource clients, which cannot send headers.",
+            description="An access token, for clients that cannot send headers (media, streams).",
         ),
     ] = None,
 ) -> Principal:
-    """For event streams: the header, or else `?access_token=` (never an API key)."""
+    """For streams and media (players, images): the header, or else `?access_token=` (a short-
+    lived access token, never an API key)."""
     settings = get_settings_(request)
     header = _header_token(request, credentials)
     token = header or access_token

@@ -100,13 +100,13 @@ def serve(
     """Serve the studio: the HTTP API (docs at /docs); embedded mode runs everything in-process."""
     import uvicorn
 
-    from api.app import create_app
     from core import migrate as migrations
+    from webchat.app import create_studio_app
 
     configure_logging(log_level)
     settings = get_settings()
     migrations.upgrade(settings.resolved_database_url)
-    application = create_app(settings, run_worker=worker)
+    application = create_studio_app(settings, run_worker=worker)
     print(f"Skyie Studio on http://{host}:{port}  (API docs: /docs)", flush=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
 

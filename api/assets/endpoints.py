@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.assets.schemas import AssetOut, upload_body
 from api.assets.uploads import receive_upload
-from api.deps import AppSettings, AppStorage, CurrentUser, Session, tool_context
+from api.deps import AppSettings, AppStorage, CurrentUser, Session, StreamUser, tool_context
 from api.errors import ERRORS, ErrorResponse
 from api.files import RangeFileResponse
 from api.pagination import Cursor, Limit, Page, paginate
@@ -167,7 +167,7 @@ async def get_asset(
     },
 )
 async def download_asset(
-    asset_id: str, session: Session, user: CurrentUser, settings: AppSettings, storage: AppStorage
+    asset_id: str, session: Session, user: StreamUser, settings: AppSettings, storage: AppStorage
 ) -> RangeFileResponse:
     """The file itself. Send `Range: bytes=…` for part of it (a video player seeking)."""
     asset = await owned_asset(tool_context(session, user, settings, storage), asset_id)

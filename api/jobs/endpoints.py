@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import AppSettings, AppStorage, CurrentUser, Session, tool_context
+from api.deps import AppSettings, AppStorage, CurrentUser, Session, StreamUser, tool_context
 from api.errors import ERRORS, ErrorResponse
 from api.files import RangeFileResponse
 from api.jobs import streams, views
@@ -116,9 +116,7 @@ async def retry(
     response_class=RangeFileResponse,
     responses={200: {"content": {"video/mp4": {}}, **FILE}, 206: FILE},
 )
-async def video(
-    job_id: JobId, session: Session, user: CurrentUser, storage: AppStorage
-) -> Response:
+async def video(job_id: JobId, session: Session, user: StreamUser, storage: AppStorage) -> Response:
     """The rendered MP4."""
     job = await views.owned(session, user.user_id, job_id)
     path = views.video_file(storage, job)
@@ -135,7 +133,7 @@ async def video(
 async def captions(
     job_id: JobId,
     session: Session,
-    user: CurrentUser,
+    user: StreamUser,
     storage: AppStorage,
     format: Annotated[CaptionFormat, Query(description="srt or vtt (WebVTT).")] = (
         CaptionFormat.srt
@@ -159,7 +157,7 @@ async def captions(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 async def thumbnail(
-    job_id: JobId, session: Session, user: CurrentUser, storage: AppStorage
+    job_id: JobId, session: Session, user: StreamUser, storage: AppStorage
 ) -> Response:
     """A JPEG still from a third of the way into the video."""
     job = await views.owned(session, user.user_id, job_id)
@@ -196,7 +194,7 @@ async def export_download(
     job_id: JobId,
     format: ExportFormat,
     session: Session,
-    user: CurrentUser,
+    user: StreamUser,
     storage: AppStorage,
 ) -> Response:
     """One file of a finished export job."""

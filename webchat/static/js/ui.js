@@ -1,0 +1,45 @@
+// Small DOM helpers shared by the views.
+
+// el("button", {class: "primary", onclick: fn}, "Text", child, ...)
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (key === "dataset") {
+      Object.assign(node.dataset, value);
+    } else if (value === true) {
+      node.setAttribute(key, "");
+    } else {
+      node.setAttribute(key, String(value));
+    }
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const item = el("div", { class: `toast ${kind}` }, message);
+  box.append(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+export function formatSeconds(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+export function formatDate(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+// A status badge: queued, running, succeeded, failed, cancelled.
+export function statusBadge(status) {
+  return el("span", { class: "badge", "data-state": status }, status);
+}
