@@ -135,7 +135,9 @@ class OfflineProvider:
             note = ""
             draft = _latest(history, "draft_script", "revise_script") or {}
             if draft.get("summary"):
-                note = f"{draft['summary']} "
+                summary = str(draft["summary"]).rstrip()
+                # Notes are clauses; the reply that follows is a new sentence.
+                note = summary + ("" if summary.endswith((".", "!", "?")) else ".") + " "
             return [
                 _say(
                     f"{note}Here's the script — about {out['planned_seconds']:.0f} seconds. "

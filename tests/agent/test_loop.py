@@ -175,3 +175,12 @@ async def test_the_round_limit_ends_a_runaway_turn(sqlite_stack: Stack) -> None:
     assert any(isinstance(e, ErrorEvent) and "3 tool rounds" in e.message for e in events)
     done = events[-1]
     assert isinstance(done, DoneEvent) and done.stop_reason == "round_limit"
+
+
+async def test_the_planners_notes_end_as_a_sentence_before_the_price(sqlite_stack: Stack) -> None:
+    user = await make_user(sqlite_stack.settings, 100)
+    conversation = await start_conversation(user, "test")
+    brief = "a 10-second video about tea with a friendly host"
+    events = await say(conversation, brief, deps(sqlite_stack), user)
+    text = "".join(e.text for e in events if isinstance(e, TextEvent))
+    assert "too short" in text and "opens. Here's the script" in text
