@@ -31,6 +31,7 @@ from tools.drafting import MAX_SCRIPT_CHARS, current_draft
 from tools.registry import ToolInput, tool
 
 QUOTE_TTL = timedelta(minutes=30)
+STALE_QUOTE = "the script changed since this price was shown"
 
 
 class QuoteOutput(BaseModel):
@@ -134,6 +135,16 @@ async def start_production(ctx: ToolContext, quote_id: str) -> JobStarted:
         )
     if ctx.conversation_id is not None and quote.conversation_id != ctx.conversation_id:
         raise NotFound(f"quote {quote_id} not found")
+    if ctx.conversation_id is not None:
+        conversation = await ctx.session.get(Conversation, ctx.conversation_id)
+        draft = conversation.state.get("script") if conversation is not None else None
+        if draft is not None and draft != quote.script_text:
+            # The person edited the script (the card, or a revision) after seeing this price.
+            raise InvalidInput(
+                f"{STALE_QUOTE}: quote {quote_id} priced an earlier version; quote the current "
+                "script and show the person the new price before producing",
+                code="stale_quote",
+            )
     script = parse_script(quote.script_text)
     options = ProductionOptions.model_validate(quote.options)
     job = await service.create_job(

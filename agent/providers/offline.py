@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agent.providers.base import Block, Completion, MessageParam, TextDelta, ToolSpec
+from tools.production import STALE_QUOTE
 
 APPROVE = re.compile(
     r"^\s*(?:ok(?:ay)?|yes|yep|yeah|sure|go|do it|approve[d]?|looks? good|perfect|great|"
@@ -127,6 +128,8 @@ class OfflineProvider:
         name = use["name"]
         if result is None or result.get("is_error"):
             reason = str(result.get("content", "")) if result else "no answer"
+            if name == "produce_video" and STALE_QUOTE in reason:
+                return self._use(history, "quote", {})  # show the price of what is there now
             return [_say(f"I couldn't do that: {reason}")]
         out = _ok_output(result) or {}
         if name in ("draft_script", "revise_script"):
@@ -134,7 +137,10 @@ class OfflineProvider:
         if name == "quote":
             note = ""
             draft = _latest(history, "draft_script", "revise_script") or {}
-            if draft.get("summary"):
+            uses = _tool_calls(history)
+            if len(uses) > 1 and uses[-2][0]["name"] == "produce_video":
+                note = "The script changed since the last price, so here is the new one. "
+            elif draft.get("summary"):
                 summary = str(draft["summary"]).rstrip()
                 # Notes are clauses; the reply that follows is a new sentence.
                 note = summary + ("" if summary.endswith((".", "!", "?")) else ".") + " "

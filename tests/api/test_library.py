@@ -76,3 +76,28 @@ async def test_the_script_card_edit_becomes_the_draft_the_agent_revises(api: Api
     assert bad.status_code == 422 and bad.json()["error"]["details"]
     got = (await api.client.get(f"/v1/conversations/{conversation}", headers=caller.headers)).json()
     assert got["draft"]["script"] == scripts[-1]  # a bad edit changes nothing
+
+
+async def test_approving_in_chat_after_a_card_edit_prices_the_edit_first(api: Api) -> None:
+    caller = await api.register()
+    h = caller.headers
+    r = await api.client.post(
+        "/v1/chat", json={"message": "a 20-second video about tea"}, headers=h
+    )
+    conversation = r.json()["conversation_id"]
+    edited = "[TALKING] Tea, my way.\n[BROLL: steam over a cup | 4s] Slow mornings.\n"
+    r = await api.client.put(
+        f"/v1/conversations/{conversation}/draft", json={"script": edited}, headers=h
+    )
+    assert r.status_code == 200
+    turn = {"message": "yes, generate it", "conversation_id": conversation}
+    events = (await api.client.post("/v1/chat", json=turn, headers=h)).json()["events"]
+    # The old price is not spent on the new script: the edit is priced and shown instead.
+    assert not [e for e in events if e["type"] == "job"]
+    quote = next(e for e in events if e["type"] == "quote")
+    assert (await api.client.get("/v1/jobs", headers=h)).json()["items"] == []
+    events = (await api.client.post("/v1/chat", json=turn, headers=h)).json()["events"]
+    job = next(e for e in events if e["type"] == "job")
+    assert job["credits"] == quote["credits"]
+    made = (await api.client.get(f"/v1/jobs/{job['job_id']}", headers=h)).json()
+    assert made["script"].startswith("[TALKING] Tea, my way.")
