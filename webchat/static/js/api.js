@@ -155,3 +155,11 @@ export async function blobUrl(path) {
   if (!response.ok) throw await toError(response);
   return URL.createObjectURL(await response.blob());
 }
+
+// A same-origin URL for <video>, <img> and download links, which cannot send a header: the
+// access token rides in the query. `url` may be absolute (the API's links) or a path.
+export function authUrl(url) {
+  const target = new URL(url, location.origin);
+  target.searchParams.set("access_token", tokens.get()?.access || "");
+  return target.pathname + target.search;
+}

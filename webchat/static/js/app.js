@@ -31,14 +31,16 @@ async function refreshMe() {
 
 async function refreshGpu() {
   const badge = document.getElementById("gpu-badge");
+  const text = document.getElementById("gpu-text");
   try {
     const status = await api("/v1/gpu/status");
-    badge.textContent = `GPU ${status.state}`;
+    text.textContent = `GPU ${status.state}`;
     badge.dataset.state = status.state;
-    badge.title = status.message || status.engines.join(", ");
+    badge.title = status.message || `GPU ${status.state}: ${status.engines.join(", ")}`;
   } catch {
-    badge.textContent = "GPU offline";
+    text.textContent = "GPU offline";
     badge.dataset.state = "offline";
+    badge.title = "GPU offline: jobs wait until it is back";
   }
 }
 
@@ -49,10 +51,23 @@ function showChrome(signedIn) {
   document.getElementById("menu-toggle").hidden = !signedIn;
 }
 
-async function route() {
+// The view a URL names: the emailed reset link is a real path, everything else a #fragment.
+function viewFor(signedIn) {
+  if (location.pathname === "/reset-password") return ["login", ["reset"]];
   const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "chat").split("/");
+  if (!signedIn) return ["login", name === "login" ? rest : []];
+  if (name === "login" || !VIEWS[name]) return ["chat", []];
+  return [name, rest];
+}
+
+// Each navigation renders into a host of its own. A view still rendering when the person
+// moves on finishes into its detached host and is cleaned up, never over the new view.
+let generation = 0;
+
+async function route() {
+  const mine = ++generation;
   const signedIn = Boolean(tokens.get());
-  const view = signedIn ? (VIEWS[name] ? name : "chat") : "login";
+  const [view, rest] = viewFor(signedIn);
   showChrome(signedIn);
   if (cleanup) {
     try {
@@ -69,24 +84,42 @@ async function route() {
   closeSidebarOnPhone();
   root.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   try {
-    if (signedIn && !me) await refreshMe();
+    if (signedIn && !me && view !== "login") await refreshMe();
     const module = await VIEWS[view]();
-    root.replaceChildren();
+    if (mine !== generation) return;
+    const host = el("div", { class: "view-host" });
+    root.replaceChildren(host);
     const ctx = { api, navigate, toast, refreshMe, me: () => me, params: rest };
-    cleanup = (await module.render(root, ctx)) || null;
+    const done = (await module.render(host, ctx)) || null;
+    if (mine !== generation) {
+      if (done) done();
+      return;
+    }
+    cleanup = done;
+    // A link in the phone menu, now hidden, must not keep the focus: move it to the view.
+    const focused = document.activeElement;
+    const inClosedMenu = isPhone() && document.getElementById("sidebar").contains(focused);
+    if (!focused || focused === document.body || inClosedMenu) {
+      root.focus({ preventScroll: true });
+    }
   } catch (error) {
+    if (mine !== generation) return;
     if (error instanceof ApiError && error.status === 401) return;
     root.replaceChildren(el("p", { class: "error" }, error.message || String(error)));
   }
 }
 
+const isPhone = () => window.matchMedia("(max-width: 760px)").matches;
+
 function closeSidebarOnPhone() {
-  if (window.matchMedia("(max-width: 760px)").matches) setSidebar(false);
+  if (isPhone()) setSidebar(false);
 }
 
-function setSidebar(open) {
+function setSidebar(open, focus = false) {
   document.body.classList.toggle("sidebar-open", open);
   document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
+  // Keyboard users land in the menu they just opened.
+  if (open && focus) document.querySelector(".sidebar a")?.focus();
 }
 
 function applyTheme(theme) {
@@ -103,10 +136,18 @@ function start() {
     localStorage.setItem("skyie.theme", next);
     applyTheme(next);
   });
-  document.getElementById("menu-toggle").addEventListener("click", () => {
-    setSidebar(!document.body.classList.contains("sidebar-open"));
+  const menu = document.getElementById("menu-toggle");
+  menu.addEventListener("click", (event) => {
+    // detail is 0 for Enter/Space: only then move focus into the menu.
+    setSidebar(!document.body.classList.contains("sidebar-open"), event.detail === 0);
   });
-  document.getElementById("logout").addEventListener("click", async () => {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+      setSidebar(false);
+      if (!menu.hidden) menu.focus();
+    }
+  });
+  const logout = async () => {
     const current = tokens.get();
     tokens.clear();
     me = null;
@@ -118,18 +159,28 @@ function start() {
       }).catch(() => {});
     }
     navigate("#/login");
-  });
+  };
+  for (const button of document.querySelectorAll("[data-logout]")) {
+    button.addEventListener("click", logout);
+  }
   window.addEventListener("skyie:logged-out", () => {
     me = null;
     route();
   });
   window.addEventListener("skyie:signed-in", async () => {
+    // Leave the emailed reset link's path: from here on the page is the app at `/`.
+    if (location.pathname !== "/") history.replaceState(null, "", "/");
     await refreshMe();
     refreshGpu();
     navigate("#/chat");
   });
   window.addEventListener("skyie:balance-changed", () => refreshMe().catch(() => {}));
   window.addEventListener("hashchange", route);
+  // The skip link's #view is an anchor, not a route: focus the view instead of routing.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    root.focus();
+  });
   route();
   if (tokens.get()) refreshGpu();
   setInterval(() => tokens.get() && refreshGpu(), 30000);

@@ -43,3 +43,21 @@ export function formatDate(iso) {
 export function statusBadge(status) {
   return el("span", { class: "badge", "data-state": status }, status);
 }
+
+export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+// A job's name for people: what its first scene says (or shows), shortened.
+export function jobTitle(job) {
+  const first = (job.script || "").split("\n").find((line) => line.trim()) || "";
+  const marker = /^\s*\[\s*([A-Za-z]+)\s*(?::([^\]]*))?\]\s*/.exec(first);
+  let text = marker ? first.slice(marker[0].length) : first;
+  if (!text && marker?.[2]) text = marker[2].split("|")[0];
+  text = text.trim() || job.id;
+  const title = text.length > 70 ? text.slice(0, 69).trimEnd() + "…" : text;
+  return job.workflow === "export" ? `Export: ${title}` : title;
+}
+
+// Rounded down: 100% is shown only when the work is really all done.
+export function percent(fraction) {
+  return `${Math.floor((fraction || 0) * 100 + 1e-9)}%`;
+}

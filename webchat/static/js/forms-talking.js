@@ -1,0 +1,93 @@
+// The talking-head form: the host says a text, in a chosen voice, language, face and format.
+// POST /v1/videos/talking-head {text, voice, language, avatar_asset_id, format[, quote_id]}.
+
+import { el } from "./ui.js";
+import { listAvatars, listVoices } from "./studio-parts.js";
+import {
+  FormProblem,
+  LIMITS,
+  avatarSelect,
+  counted,
+  field,
+  formatSelect,
+  languageSelect,
+  pricePanel,
+  voiceSelect,
+  wireForm,
+} from "./forms-parts.js";
+
+export async function renderTalkingHead(root, ctx) {
+  const [voices, avatars] = await Promise.all([listVoices(ctx.api), listAvatars(ctx.api)]);
+  const text = el("textarea", {
+    rows: 6,
+    placeholder: "Hi, I'm Maya. Here are three ways to cut your energy bill…",
+  });
+  const count = counted(text, LIMITS.text);
+  const avatar = avatarSelect(avatars);
+  const voice = voiceSelect(voices);
+  const language = languageSelect();
+  const format = formatSelect();
+
+  const body = () => {
+    const words = text.value.trim();
+    if (!words) throw new FormProblem("Write what the host says.", text);
+    if (count.over())
+      throw new FormProblem(`The text is longer than ${LIMITS.text} characters.`, text);
+    return {
+      text: words,
+      avatar_asset_id: avatar.value || undefined,
+      voice: voice.value,
+      language: language.value,
+      format: format.value,
+    };
+  };
+  const panel = pricePanel({ ctx, endpoint: "/v1/videos/talking-head", body });
+  const form = el(
+    "form",
+    { class: "studio-form", "aria-labelledby": "form-title", novalidate: true },
+    el("h2", { id: "form-title" }, "Talking head"),
+    el("p", { class: "muted" }, "A host speaks your script to the camera."),
+    el(
+      "div",
+      { class: "form-layout" },
+      el(
+        "div",
+        { class: "form-fields" },
+        field("th-text", "Script", text, count.counter),
+        field(
+          "th-avatar",
+          "Avatar",
+          avatar,
+          el(
+            "p",
+            { class: "field-hint" },
+            "Your portraits from the ",
+            el("a", { href: "#/library/avatars" }, "library"),
+            ", or the default host.",
+          ),
+        ),
+        field(
+          "th-voice",
+          "Voice",
+          voice,
+          el(
+            "p",
+            { class: "field-hint" },
+            "A built-in voice or one of your voice references (",
+            el("a", { href: "#/library/voices" }, "add one"),
+            ").",
+          ),
+        ),
+        el(
+          "div",
+          { class: "field-row" },
+          field("th-language", "Language", language),
+          field("th-format", "Format", format),
+        ),
+      ),
+      panel.node,
+    ),
+  );
+  wireForm(form, panel);
+  root.append(form);
+}
