@@ -161,3 +161,13 @@ def tool_context(
         storage=storage,
         conversation_id=conversation_id,
     )
+
+
+def _tools(
+    session: Session, principal: CurrentUser, settings: AppSettings, storage: AppStorage
+) -> ToolContext:
+    return tool_context(session, principal, settings, storage)
+
+
+# The request's tool context: its transaction, its caller, the app's settings and storage.
+Tools = Annotated[ToolContext, Depends(_tools)]

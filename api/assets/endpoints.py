@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.assets.schemas import AssetOut, upload_body
 from api.assets.uploads import receive_upload
-from api.deps import AppSettings, AppStorage, CurrentUser, Session, StreamUser, tool_context
+from api.deps import AppSettings, AppStorage, CurrentUser, Session, StreamUser, Tools, tool_context
 from api.errors import ERRORS, ErrorResponse
 from api.files import RangeFileResponse
 from api.pagination import Cursor, Limit, Page, paginate
@@ -18,6 +18,7 @@ from core.errors import InvalidInput, NotFound
 from core.models import Asset, AssetKind
 from tools.asset_checks import LABELS, max_bytes
 from tools.assets import add_asset, delete_asset, owned_asset
+from tools.context import ToolContext
 
 router = APIRouter(tags=["assets"], responses=ERRORS)
 
@@ -50,25 +51,18 @@ def _consent(value: str | None) -> bool:
     return answer in _TRUE
 
 
-async def _upload(
-    request: Request,
-    session: Session,
-    user: CurrentUser,
-    settings: AppSettings,
-    storage: AppStorage,
-    kind: AssetKind,
-) -> AssetOut:
+async def _upload(request: Request, ctx: ToolContext, kind: AssetKind) -> AssetOut:
     fields = ("consent",) if kind is AssetKind.voice else ()
-    # The body is read here, before any database work, so no connection waits on a slow upload.
+    # The body is read here, before any database work (the session connects on its first
+    # query), so no connection waits on a slow upload.
     async with receive_upload(
         request,
         what=LABELS[kind],
-        limit=max_bytes(settings, kind),
-        spool_dir=storage.tmp,
+        limit=max_bytes(ctx.settings, kind),
+        spool_dir=ctx.storage.tmp,
         fields=fields,
     ) as upload:
         consent = _consent(upload.fields.get("consent")) if kind is AssetKind.voice else False
-        ctx = tool_context(session, user, settings, storage)
         asset = await add_asset(ctx, kind, upload.path, upload.name, consent=consent, move=True)
     return asset_out(request, asset)
 
@@ -79,15 +73,9 @@ async def _upload(
     responses=_UPLOAD_ERRORS,
     openapi_extra=upload_body("portrait: PNG, JPEG or WebP, at least 128 px a side"),
 )
-async def upload_avatar(
-    request: Request,
-    session: Session,
-    user: CurrentUser,
-    settings: AppSettings,
-    storage: AppStorage,
-) -> AssetOut:
+async def upload_avatar(request: Request, ctx: Tools) -> AssetOut:
     """Upload a portrait to animate. Its type is read from its content, not its name."""
-    return await _upload(request, session, user, settings, storage, AssetKind.avatar)
+    return await _upload(request, ctx, AssetKind.avatar)
 
 
 @router.post(
@@ -98,15 +86,9 @@ async def upload_avatar(
         "recording of 3-120 s: WAV, MP3, OGG, FLAC, M4A or WebM", consent=True
     ),
 )
-async def upload_voice(
-    request: Request,
-    session: Session,
-    user: CurrentUser,
-    settings: AppSettings,
-    storage: AppStorage,
-) -> AssetOut:
+async def upload_voice(request: Request, ctx: Tools) -> AssetOut:
     """Upload a voice to clone; `consent` must be true and is recorded with its time."""
-    return await _upload(request, session, user, settings, storage, AssetKind.voice)
+    return await _upload(request, ctx, AssetKind.voice)
 
 
 @router.post(
@@ -115,15 +97,9 @@ async def upload_voice(
     responses=_UPLOAD_ERRORS,
     openapi_extra=upload_body("video: MP4, MOV or WebM"),
 )
-async def upload_video(
-    request: Request,
-    session: Session,
-    user: CurrentUser,
-    settings: AppSettings,
-    storage: AppStorage,
-) -> AssetOut:
+async def upload_video(request: Request, ctx: Tools) -> AssetOut:
     """Upload a video. It must have a moving picture and decode to its very end."""
-    return await _upload(request, session, user, settings, storage, AssetKind.video)
+    return await _upload(request, ctx, AssetKind.video)
 
 
 @router.get("/assets")

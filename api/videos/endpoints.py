@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from api.deps import AppSettings, AppStorage, CurrentUser, Session, tool_context
+from api.deps import AppSettings, AppStorage, CurrentUser, Session, Tools, tool_context
 from api.errors import ERRORS, ErrorResponse
 from api.videos.schemas import (
     ProductionIn,
@@ -72,31 +72,15 @@ def _answer(out: WorkflowOutput, response: Response) -> WorkflowOutput:
 
 
 @router.post("/videos/talking-head", responses=_SPENDING)
-async def talking_head(
-    body: TalkingHeadInput,
-    response: Response,
-    principal: CurrentUser,
-    session: Session,
-    settings: AppSettings,
-    storage: AppStorage,
-) -> WorkflowOutput:
+async def talking_head(body: TalkingHeadInput, response: Response, ctx: Tools) -> WorkflowOutput:
     """The host says `text`. Without `quote_id`: the price. With it: the job."""
-    ctx = tool_context(session, principal, settings, storage)
     out = await run_tool(ctx, "generate_talking_head", body, WorkflowOutput)
     return _answer(out, response)
 
 
 @router.post("/videos/broll", responses=_SPENDING)
-async def broll(
-    body: BrollInput,
-    response: Response,
-    principal: CurrentUser,
-    session: Session,
-    settings: AppSettings,
-    storage: AppStorage,
-) -> WorkflowOutput:
+async def broll(body: BrollInput, response: Response, ctx: Tools) -> WorkflowOutput:
     """A sequence of generated clips. Without `quote_id`: the price. With it: the job."""
-    ctx = tool_context(session, principal, settings, storage)
     out = await run_tool(ctx, "generate_broll", body, WorkflowOutput)
     return _answer(out, response)
 
