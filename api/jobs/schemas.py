@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,12 @@ class JobOut(BaseModel):
     retry_of: str | None = Field(default=None, description="The job this one retries.")
     source_job_id: str | None = Field(default=None, description="What an export job exports.")
     script: str = Field(description="The script, in text form.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Its production options (for an export: its formats)."
+    )
+    duration_s: float | None = Field(
+        default=None, description="Length of the finished video, by probe; None until then."
+    )
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None

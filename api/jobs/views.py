@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.jobs.schemas import JobOut
 from core.errors import NotFound
 from core.models import Job, JobStatus
-from core.storage import Storage
+from core.storage import Storage, get_storage
 from jobs.progress import snapshots
 from jobs.webhooks import job_links
 from media.export import thumbnail
@@ -76,6 +76,8 @@ async def jobs_out(
                 retry_of=job.retry_of,
                 source_job_id=job.options.get("source_job_id"),
                 script=job.script_text,
+                options=job.options,
+                duration_s=_duration(job),
                 created_at=job.created_at,
                 started_at=job.started_at,
                 finished_at=job.finished_at,
@@ -83,6 +85,16 @@ async def jobs_out(
             )
         )
     return out
+
+
+def _duration(job: Job) -> float | None:
+    key = job.output.get("render_key")
+    if key is None:
+        return None
+    try:
+        return round(float(get_storage().artifact_meta(key)["duration_s"]), 2)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None  # the artifact's record is gone or damaged: the job still lists
 
 
 async def job_out(session: AsyncSession, job: Job, base_url: str) -> JobOut:

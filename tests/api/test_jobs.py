@@ -116,6 +116,9 @@ async def test_a_retry_reuses_what_the_first_run_finished(api: Api) -> None:
     with JobWorker(api.settings):
         done = await wait_for(api.settings, retry["id"])
     assert done.status == JobStatus.succeeded.value, done.error
+    finished = (await api.client.get(f"/v1/jobs/{retry['id']}", headers=ada.headers)).json()
+    assert finished["duration_s"] > 0 and finished["options"] == first["options"]
+    assert retry["duration_s"] is None  # not rendered when it was listed
     steps = await steps_of(api.settings, retry["id"])
     assert all(s.reused and s.runs == 0 for s in steps if s.queue == "gpu")
     assert next(s for s in steps if s.kind == "render").runs == 1

@@ -165,9 +165,8 @@ async function regenerate(ctx, job) {
     if (!ok) return null;
     return (await ctx.api(`/v1/jobs/${job.id}/retry`, { method: "POST" })).id;
   }
-  // The job's own options are not part of what the API lists, so the production defaults are
-  // used (without music for a talking head, as its form makes them).
-  const options = { music: job.workflow !== "talking_head" };
+  // The same script with the same settings, priced afresh.
+  const options = job.options;
   const quote = await ctx.api("/v1/quotes", {
     method: "POST",
     body: { script: job.script, options },
