@@ -42,9 +42,9 @@ def _place(storage: Storage, key: str, source: Path, move: bool) -> Path:
         try:
             # An upload spooled inside the store is renamed in: atomic, and no second copy.
             os.replace(source, dest)
-            return dest
         except OSError:
-            pass  # another filesystem: copy instead
+            return storage.put_file(key, source)  # another filesystem: copy it in
+        return dest
     return storage.put_file(key, source)
 
 
