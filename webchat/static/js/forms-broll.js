@@ -11,7 +11,7 @@ import {
   field,
   formatSelect,
   pricePanel,
-  wireForm,
+  studioForm,
 } from "./forms-parts.js";
 
 let uid = 0;
@@ -173,28 +173,19 @@ export async function renderBroll(root, ctx) {
   const panel = pricePanel({ ctx, endpoint: "/v1/videos/broll", body });
   add.addEventListener("click", () => addScene().prompt.focus());
 
-  const form = el(
-    "form",
-    { class: "studio-form", "aria-labelledby": "form-title", novalidate: true },
-    el("h2", { id: "form-title" }, "B-roll"),
-    el("p", { class: "muted" }, "A sequence of generated clips, each with an optional voice-over."),
-    el(
-      "div",
-      { class: "form-layout" },
-      el(
-        "div",
-        { class: "form-fields" },
-        list,
-        add,
-        field("br-style", "Style for every scene", style, "Added to each scene's description."),
-        music.node,
-        field("br-music-prompt", "Music style", musicPrompt),
-        field("br-format", "Format (resolution)", format),
-      ),
-      panel.node,
-    ),
+  const form = studioForm(
+    {
+      title: "B-roll",
+      intro: "A sequence of generated clips, each with an optional voice-over.",
+      panel,
+    },
+    list,
+    add,
+    field("br-style", "Style for every scene", style, "Added to each scene's description."),
+    music.node,
+    field("br-music-prompt", "Music style", musicPrompt),
+    field("br-format", "Format (resolution)", format),
   );
-  wireForm(form, panel);
   addScene();
   root.append(form);
 }

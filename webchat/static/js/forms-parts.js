@@ -266,14 +266,23 @@ export function pricePanel({ ctx, endpoint, body }) {
   };
 }
 
-// Wires a form: submit (Enter or "Get price") prices it, any edit invalidates the price.
-export function wireForm(form, panel) {
+// The frame every form shares: title, intro, its fields beside the price panel. Submitting
+// (Enter or "Get price") prices it; any edit withdraws the price until it is asked again.
+export function studioForm({ title, intro, panel }, ...fields) {
+  const form = el(
+    "form",
+    { class: "studio-form", "aria-labelledby": "form-title", novalidate: true },
+    el("h2", { id: "form-title" }, title),
+    el("p", { class: "muted" }, intro),
+    el("div", { class: "form-layout" }, el("div", { class: "form-fields" }, ...fields), panel.node),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     panel.getPrice();
   });
   form.addEventListener("input", () => panel.reset());
   form.addEventListener("change", () => panel.reset());
+  return form;
 }
 
 function round(value) {

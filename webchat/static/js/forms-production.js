@@ -15,7 +15,7 @@ import {
   pricePanel,
   select,
   voiceSelect,
-  wireForm,
+  studioForm,
 } from "./forms-parts.js";
 
 const EXAMPLE = `[TALKING] Hi, I'm Maya. Three ways to cut your energy bill, in thirty seconds.
@@ -157,56 +157,43 @@ export async function renderProduction(root, ctx) {
   };
   const panel = pricePanel({ ctx, endpoint: "/v1/videos/production", body });
 
-  const form = el(
-    "form",
-    { class: "studio-form", "aria-labelledby": "form-title", novalidate: true },
-    el("h2", { id: "form-title" }, "Full production"),
-    el("p", { class: "muted" }, "Talking and b-roll segments in one video."),
+  const form = studioForm(
+    { title: "Full production", intro: "Talking and b-roll segments in one video.", panel },
+    el("div", { class: "field" }, el("label", { for: "pr-script" }, "Script"), editor.node),
     el(
-      "div",
-      { class: "form-layout" },
+      "p",
+      { class: "field-hint", id: "pr-script-help" },
+      "One segment a line: ",
+      el("code", { class: "tok-talking" }, "[TALKING] words"),
+      " or ",
+      el("code", { class: "tok-broll" }, "[BROLL: what the clip shows | 5s] narration"),
+      ". Lines starting with # are notes. ",
+      example,
+    ),
+    check,
+    el(
+      "fieldset",
+      { class: "settings" },
+      el("legend", {}, "Settings"),
       el(
         "div",
-        { class: "form-fields" },
-        el("div", { class: "field" }, el("label", { for: "pr-script" }, "Script"), editor.node),
-        el(
-          "p",
-          { class: "field-hint", id: "pr-script-help" },
-          "One segment a line: ",
-          el("code", { class: "tok-talking" }, "[TALKING] words"),
-          " or ",
-          el("code", { class: "tok-broll" }, "[BROLL: what the clip shows | 5s] narration"),
-          ". Lines starting with # are notes. ",
-          example,
-        ),
-        check,
-        el(
-          "fieldset",
-          { class: "settings" },
-          el("legend", {}, "Settings"),
-          el(
-            "div",
-            { class: "field-row" },
-            field("pr-format", "Format", format),
-            field("pr-preset", "Quality", preset),
-          ),
-          el(
-            "div",
-            { class: "field-row" },
-            field("pr-voice", "Voice", voice),
-            field("pr-language", "Language", language),
-          ),
-          field("pr-avatar", "Avatar", avatar),
-          music.node,
-          field("pr-music-prompt", "Music style", musicPrompt),
-          captions.node,
-          field("pr-title", "Title", title),
-        ),
+        { class: "field-row" },
+        field("pr-format", "Format", format),
+        field("pr-preset", "Quality", preset),
       ),
-      panel.node,
+      el(
+        "div",
+        { class: "field-row" },
+        field("pr-voice", "Voice", voice),
+        field("pr-language", "Language", language),
+      ),
+      field("pr-avatar", "Avatar", avatar),
+      music.node,
+      field("pr-music-prompt", "Music style", musicPrompt),
+      captions.node,
+      field("pr-title", "Title", title),
     ),
   );
-  wireForm(form, panel);
   root.append(form);
   return () => validate.cancel();
 }

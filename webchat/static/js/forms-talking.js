@@ -13,7 +13,7 @@ import {
   languageSelect,
   pricePanel,
   voiceSelect,
-  wireForm,
+  studioForm,
 } from "./forms-parts.js";
 
 export async function renderTalkingHead(root, ctx) {
@@ -42,52 +42,39 @@ export async function renderTalkingHead(root, ctx) {
     };
   };
   const panel = pricePanel({ ctx, endpoint: "/v1/videos/talking-head", body });
-  const form = el(
-    "form",
-    { class: "studio-form", "aria-labelledby": "form-title", novalidate: true },
-    el("h2", { id: "form-title" }, "Talking head"),
-    el("p", { class: "muted" }, "A host speaks your script to the camera."),
+  const form = studioForm(
+    { title: "Talking head", intro: "A host speaks your script to the camera.", panel },
+    field("th-text", "Script", text, count.counter),
+    field(
+      "th-avatar",
+      "Avatar",
+      avatar,
+      el(
+        "p",
+        { class: "field-hint" },
+        "Your portraits from the ",
+        el("a", { href: "#/library/avatars" }, "library"),
+        ", or the default host.",
+      ),
+    ),
+    field(
+      "th-voice",
+      "Voice",
+      voice,
+      el(
+        "p",
+        { class: "field-hint" },
+        "A built-in voice or one of your voice references (",
+        el("a", { href: "#/library/voices" }, "add one"),
+        ").",
+      ),
+    ),
     el(
       "div",
-      { class: "form-layout" },
-      el(
-        "div",
-        { class: "form-fields" },
-        field("th-text", "Script", text, count.counter),
-        field(
-          "th-avatar",
-          "Avatar",
-          avatar,
-          el(
-            "p",
-            { class: "field-hint" },
-            "Your portraits from the ",
-            el("a", { href: "#/library/avatars" }, "library"),
-            ", or the default host.",
-          ),
-        ),
-        field(
-          "th-voice",
-          "Voice",
-          voice,
-          el(
-            "p",
-            { class: "field-hint" },
-            "A built-in voice or one of your voice references (",
-            el("a", { href: "#/library/voices" }, "add one"),
-            ").",
-          ),
-        ),
-        el(
-          "div",
-          { class: "field-row" },
-          field("th-language", "Language", language),
-          field("th-format", "Format", format),
-        ),
-      ),
-      panel.node,
+      { class: "field-row" },
+      field("th-language", "Language", language),
+      field("th-format", "Format", format),
     ),
   );
-  wireForm(form, panel);
   root.append(form);
 }

@@ -2,57 +2,45 @@
 // marker is highlighted as you type. A plain <textarea> keeps typing, selection, undo and
 // screen readers native; a mirror drawn underneath it in the same cell does the colouring.
 
+import { readMarker } from "./script-marker.js";
 import { el } from "./ui.js";
-
-// Mirrors core/script.py's marker: "[TAG]" or "[TAG: body]" at the start of the line.
-const MARKER = /^(\s*)(\[\s*([A-Za-z]*)\s*(?::([^\]]*))?(\])?)/;
 
 // What kind of segment a line is, from its marker: "talking", "broll" or null.
 export function kindOf(line) {
-  const found = MARKER.exec(line);
-  const tag = found?.[3]?.toUpperCase();
-  if (tag === "TALKING") return "talking";
-  if (tag === "BROLL") return "broll";
-  return null;
+  return readMarker(line)?.kind ?? null;
 }
 
 // The coloured copy of `line`; `errorColumn` (1-based) underlines the part the error names.
 function mirrorOf(line, errorColumn) {
-  const found = MARKER.exec(line);
+  const found = readMarker(line);
   const parts = [];
   let rest = line;
-  let markerEnd = 0;
   if (found) {
-    const [whole, space, marker, , body] = found;
-    markerEnd = whole.length;
-    rest = line.slice(whole.length);
-    const kind = kindOf(line) || "unknown";
-    const closed = Boolean(found[5]);
-    const className = `marker ${closed ? kind : "unknown"}`;
-    if (kind === "broll" && body !== undefined) {
+    rest = line.slice(found.end);
+    const className = `marker ${found.closed && found.kind ? found.kind : "unknown"}`;
+    if (found.kind === "broll" && found.prompt !== null) {
       // The prompt and the optional "| 5s" length read as parts of one marker.
-      const bar = body.lastIndexOf("|");
-      const prompt = bar >= 0 ? body.slice(0, bar) : body;
-      const head = marker.slice(0, marker.indexOf(":") + 1);
       parts.push(
-        space,
+        found.indent,
         el(
           "span",
           { class: className },
-          head,
-          el("span", { class: "marker-prompt" }, prompt),
-          bar >= 0 ? el("span", { class: "marker-duration" }, body.slice(bar)) : null,
-          closed ? "]" : "",
+          found.head,
+          el("span", { class: "marker-prompt" }, found.prompt),
+          found.duration !== null
+            ? el("span", { class: "marker-duration" }, found.duration)
+            : null,
+          found.closed ? "]" : "",
         ),
       );
     } else {
-      parts.push(space, el("span", { class: className }, marker));
+      parts.push(found.indent, el("span", { class: className }, found.marker));
     }
   }
   const text = el("span", { class: "segment-text" }, rest);
   parts.push(text);
   if (errorColumn) {
-    const inMarker = found && errorColumn <= markerEnd;
+    const inMarker = found && errorColumn <= found.end;
     const target = inMarker ? parts[1] : text;
     target.classList?.add("err");
   }

@@ -2,10 +2,8 @@
 // mirrors the same text in colour. Same font, padding and wrapping, so the two line up glyph
 // for glyph; only colours and underlines differ (never weight or size, which would shift text).
 
+import { readMarker } from "./script-marker.js";
 import { el } from "./ui.js";
-
-// The grammar of core/script.py, as far as colouring needs it.
-const MARKER = /^(\s*)(\[\s*([A-Za-z]+)\s*(?::([^\]]*))?\])(.*)$/;
 
 export function scriptEditor({ id, placeholder = "", describedBy = "" }) {
   const mirror = el("pre", { class: "script-mirror", "aria-hidden": "true" });
@@ -75,24 +73,22 @@ function lineParts(line) {
   const trimmed = line.trim();
   if (!trimmed) return [line];
   if (trimmed.startsWith("#")) return [el("span", { class: "tok-comment" }, line)];
-  const match = MARKER.exec(line);
-  if (!match) return [line]; // narration continuing the segment above
-  const [, indent, marker, tag, body, rest] = match;
-  const kind = tag.toUpperCase();
-  const cls = kind === "TALKING" ? "tok-talking" : kind === "BROLL" ? "tok-broll" : "tok-unknown";
-  const markerParts = [];
-  if (body === undefined) {
-    markerParts.push(marker);
-  } else {
-    // [BROLL: prompt | 5s] -> the prompt and the duration get their own colours.
-    const colon = marker.indexOf(":");
-    const head = marker.slice(0, colon + 1);
-    const inner = marker.slice(colon + 1, -1);
-    const bar = inner.indexOf("|");
-    const prompt = bar >= 0 ? inner.slice(0, bar) : inner;
-    markerParts.push(head, el("span", { class: "tok-prompt" }, prompt));
-    if (bar >= 0) markerParts.push(el("span", { class: "tok-duration" }, inner.slice(bar)));
-    markerParts.push("]");
-  }
-  return [indent, el("span", { class: `tok-marker ${cls}` }, markerParts), rest];
+  const found = readMarker(line);
+  if (!found) return [line]; // narration continuing the segment above
+  const cls = found.closed && found.kind ? `tok-${found.kind}` : "tok-unknown";
+  const markerParts =
+    found.prompt === null
+      ? [found.marker]
+      : [
+          // [BROLL: prompt | 5s] -> the prompt and the duration get their own colours.
+          found.head,
+          el("span", { class: "tok-prompt" }, found.prompt),
+          found.duration !== null ? el("span", { class: "tok-duration" }, found.duration) : null,
+          found.closed ? "]" : "",
+        ];
+  return [
+    found.indent,
+    el("span", { class: `tok-marker ${cls}` }, markerParts),
+    line.slice(found.end),
+  ];
 }
