@@ -66,13 +66,15 @@ async def principal_for_token(
             "an API key cannot be sent in the URL; send it in the Authorization header",
             code="key_in_url",
         )
-    async with get_database().session() as session:
-        if token.startswith(auth.API_KEY_PREFIX):
+    if token.startswith(auth.API_KEY_PREFIX):
+        async with get_database().session() as session:  # writes the key's last use
             key = await auth.authenticate_api_key(session, token)
-            principal = Principal(user_id=key.user_id, api_key_id=key.id)
-        else:
+        principal = Principal(user_id=key.user_id, api_key_id=key.id)
+    else:
+        # Every request passes here: a read, so it never waits behind a writer.
+        async with get_database().session(read_only=True) as session:
             user_id = await auth.authenticate_access_token(session, settings, token)
-            principal = Principal(user_id=user_id)
+        principal = Principal(user_id=user_id)
     limit = settings.rate_limit_per_minute
     await enforce(limiter, f"user:{principal.user_id}", limit, "this account")
     if principal.api_key_id is not None:

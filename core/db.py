@@ -24,6 +24,7 @@ log = get_logger("db")
 
 # Callbacks run after a session's transaction commits (jobs are sent only then).
 AfterCommit = Callable[[], None]
+READ_ONLY = "skyie_read_only"
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -47,7 +48,9 @@ def make_engine(url: str) -> AsyncEngine:
             # IMMEDIATE: take the write lock when the transaction starts. A deferred one that
             # reads, then writes after another connection committed, fails at once with
             # "database is locked" (its snapshot is stale); waiting at BEGIN never does.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only sessions need no lock: WAL readers never wait.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
@@ -60,11 +63,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits on success, rolls back on error, then runs after-commit hooks."""
-        async with self.sessions() as session:
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits on success, rolls back on error, then runs after-commit hooks.
+        `read_only`: it only reads, so on SQLite it does not queue for the write lock."""
+        maker = self.read_sessions if read_only else self.sessions
+        async with maker() as session:
             try:
                 yield session
                 await session.commit()
