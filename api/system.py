@@ -44,6 +44,9 @@ class GpuStatus(BaseModel):
     state: GpuState
     gpu: str | None = Field(default=None, description="The GPU's name; None on a CPU host.")
     engines: list[str] = Field(default_factory=list, description="Engines that can run now.")
+    voice_engines: list[str] = Field(
+        default_factory=list, description="Speech engines a request may pick (voice_engine)."
+    )
     queued: int = 0
     running: int = 0
     message: str = ""
@@ -122,7 +125,9 @@ async def _probe_gpu(settings: Settings) -> GpuStatus:
     finally:
         await client.aclose()
     engines = sorted(name for name, e in health.engines.items() if e.available)
+    tts = health.engines.get("tts")
     return GpuStatus(
+        voice_engines=tts.variants if tts else [],
         state=GpuState.online if health.ok else GpuState.offline,
         gpu=health.gpu,
         engines=engines,

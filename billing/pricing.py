@@ -13,6 +13,7 @@ from core.script import Script, TalkingSegment
 TALKING_BASE, TALKING_PER_S = 2.0, 0.6
 BROLL_BASE, BROLL_PER_S = 3.0, 0.5
 MUSIC = 2.0
+BACKGROUND = 1.0  # one generated picture behind the host
 REUSED = 0.5
 PRESET_FACTOR = {Preset.fast: 1.0, Preset.balanced: 1.3, Preset.quality: 1.7}
 PRODUCTION_MIN, PRODUCTION_MAX = 20, 100
@@ -52,6 +53,8 @@ def quote_production(
             cost = BROLL_BASE + BROLL_PER_S * seconds
             label = f"{index}. b-roll, {seconds:.1f}s"
         items.append(LineItem(label=label, credits=round(cost * factor, 2)))
+    if options.background and any(isinstance(s, TalkingSegment) for s in script.segments):
+        items.append(LineItem(label="generated background", credits=BACKGROUND))
     if options.music:
         items.append(LineItem(label="music bed", credits=0.0 if music_reused else MUSIC))
     raw = math.ceil(sum(i.credits for i in items))
@@ -67,8 +70,11 @@ def quote_talking_head(script: Script, options: ProductionOptions) -> Quote:
     seconds = script.planned_seconds
     raw = math.ceil((TALKING_BASE * 2 + TALKING_PER_S * seconds) * PRESET_FACTOR[options.preset])
     credits = min(max(raw, TALKING_HEAD_MIN), TALKING_HEAD_MAX)
-    item = LineItem(label=f"talking head, {seconds:.1f}s", credits=credits)
-    return Quote(credits=credits, planned_seconds=round(seconds, 1), items=[item])
+    items = [LineItem(label=f"talking head, {seconds:.1f}s", credits=credits)]
+    if options.background:
+        items.append(LineItem(label="generated background", credits=BACKGROUND))
+        credits += math.ceil(BACKGROUND)
+    return Quote(credits=credits, planned_seconds=round(seconds, 1), items=items)
 
 
 def quote_broll(script: Script, options: ProductionOptions) -> Quote:

@@ -26,6 +26,15 @@ class Preset(StrEnum):
     quality = "quality"
 
 
+class VoiceEngine(StrEnum):
+    """The speech engine: `auto` takes the GPU server's best; the others must be installed there."""
+
+    auto = "auto"
+    fish_speech = "fish-speech"
+    cosyvoice = "cosyvoice"
+    espeak = "espeak"
+
+
 class ProductionOptions(BaseModel):
     """Everything besides the script that decides what gets produced."""
 
@@ -39,10 +48,24 @@ class ProductionOptions(BaseModel):
     voice: str = Field(
         default="default", max_length=64, description="Built-in voice name or a voice asset id."
     )
+    voice_engine: VoiceEngine = Field(
+        default=VoiceEngine.auto,
+        description="Speech engine; `auto` uses the best one the GPU server has.",
+    )
     avatar_asset_id: str | None = Field(
         default=None,
         max_length=64,
         description="Portrait asset for the host; default avatar if omitted.",
+    )
+    background: bool = Field(
+        default=False,
+        description="Set the host over a generated background instead of the portrait's own.",
+    )
+    background_prompt: str = Field(
+        default="a bright modern studio with soft light",
+        min_length=1,
+        max_length=300,
+        description="What the generated background behind the host shows.",
     )
     music: bool = Field(default=True, description="Lay a generated music bed under the video.")
     music_prompt: str = Field(

@@ -41,6 +41,11 @@ class TTSRequest(BaseModel):
     language: str = Field(default="en", max_length=16)
     speed_wpm: int = Field(default=165, ge=60, le=400)
     reference_file_id: str | None = Field(default=None, description="Voice sample to clone.")
+    engine: str = Field(
+        default="auto",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+        description="Speech engine by name (see /health's tts variants); auto takes the best.",
+    )
 
 
 class ImageRequest(BaseModel):
@@ -126,6 +131,9 @@ class FileInfo(BaseModel):
 class EngineHealth(BaseModel):
     available: bool
     reason: str | None = None
+    variants: list[str] = Field(
+        default_factory=list, description="Engine names a request can pick, e.g. TTS engines."
+    )
 
 
 class Health(BaseModel):

@@ -18,6 +18,7 @@ from core.script import (
     Script,
     TalkingSegment,
 )
+from media.spec import host_box
 
 # Bump an engine's version when its output for the same inputs changes: old artifacts are
 # then no longer reused.
@@ -100,10 +101,28 @@ def plan_job(
         "voice": options.voice,
         "language": options.language,
         "wpm": SPEECH_WPM,
+        "engine": options.voice_engine.value,
     }
     if voice_reference is not None:
         # A cloned voice: the sample (stored under its hash) is what identifies it.
         voice |= {"voice": "default", "reference": voice_reference}
+    host_w, host_h = gen_w, gen_h
+    background = None
+    if options.background and any(isinstance(s, TalkingSegment) for s in script.segments):
+        # One generated backdrop behind every talking segment; the host is then made in the
+        # frame it will fill, not the whole canvas.
+        background = b.add(
+            "background",
+            "keyframe",
+            {
+                "prompt": options.background_prompt,
+                "width": gen_w,
+                "height": gen_h,
+                "seed": seed_for(options.background_prompt),
+            },
+        )
+        _, _, box_w, box_h = host_box(width, height)
+        host_w, host_h = generation_size(box_w, box_h)
     segments: list[dict[str, Any]] = []
     visuals: list[str] = []
     voices: list[str] = []
@@ -117,10 +136,13 @@ def plan_job(
             visual = b.add(
                 f"lipsync/{i}",
                 "lipsync",
-                {"portrait": portrait_key, "width": gen_w, "height": gen_h, "fps": fps},
+                {"portrait": portrait_key, "width": host_w, "height": host_h, "fps": fps},
                 (tts,),
             )
-            segments.append({"kind": "talking", "tts": tts, "visual": visual, "duration_s": None})
+            segment_plan = {"kind": "talking", "tts": tts, "visual": visual, "duration_s": None}
+            if background:
+                segment_plan["background"] = background
+            segments.append(segment_plan)
         else:
             assert isinstance(segment, BrollSegment)
             seed = seed_for(segment.prompt)
@@ -150,7 +172,7 @@ def plan_job(
                 {"kind": "broll", "tts": tts, "visual": visual, "duration_s": segment.duration_s}
             )
         visuals.append(visual)
-    render_deps = [*visuals, *voices]
+    render_deps = [*visuals, *voices, *([background] if background else [])]
     if options.music:
         # Music depends on the planned length rounded up, not on the narration, so editing
         # one segment's words does not regenerate it; the render trims and fades it.

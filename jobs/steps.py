@@ -86,6 +86,7 @@ async def run_tts(ctx: StepContext) -> dict[str, Any]:
         language=p["language"],
         speed_wpm=p["wpm"],
         reference_file_id=reference_id,
+        engine=p.get("engine", "auto"),
     )
     result = await ctx.gpu.infer(InferKind.tts, request, ctx.progress)
     await _fetch(ctx, result.files, "audio", "voice.wav")
@@ -191,6 +192,9 @@ async def run_render(ctx: StepContext) -> dict[str, Any]:
                 duration_s=length,
                 voice=ctx.dep_file(seg["tts"], "voice.wav") if seg["tts"] else None,
                 kind=seg["kind"],
+                background=(
+                    ctx.dep_file(seg["background"], "image.png") if seg.get("background") else None
+                ),
             )
         )
     spec = RenderSpec(

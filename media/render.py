@@ -9,9 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image, ImageDraw, ImageFilter
+
 from media.captions import FONT_PATH, write_ass
 from media.ffmpeg import MediaError, MediaInfo, probe, run_ffmpeg
-from media.spec import Canvas, Clip, RenderResult, RenderSpec
+from media.spec import Canvas, Clip, RenderResult, RenderSpec, host_box
 
 SAMPLE_RATE = 48_000
 AUDIO_BITRATE = "160k"
@@ -52,6 +54,7 @@ def _to_stereo(info: MediaInfo) -> str:
 class _Plan:
     """Inputs and filter chains of the single ffmpeg command, built up clip by clip."""
 
+    workdir: Path
     inputs: list[str] = field(default_factory=list)
     chains: list[str] = field(default_factory=list)
     count: int = 0
@@ -109,15 +112,36 @@ def _validate(spec: RenderSpec) -> None:
         raise MediaError(f"unknown preset {spec.preset!r}; use one of {sorted(X264_PRESETS)}")
 
 
-def _fit(canvas: Canvas) -> str:
-    w, h = canvas.width, canvas.height
-    # Crop-to-fill: scale until both sides cover the canvas, then cut the overflow centred.
+def _fit(width: int, height: int) -> str:
+    # Crop-to-fill: scale until both sides cover the frame, then cut the overflow centred.
     # Every source is converted to BT.709 (what players assume for HD, and what the caption
     # colours are drawn in), so stills and videos of any origin keep their colours.
     return (
-        f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic"
-        f":out_color_matrix=bt709:out_range=tv,crop={w}:{h},setsar=1,format=yuv420p"
+        f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic"
+        f":out_color_matrix=bt709:out_range=tv,crop={width}:{height},setsar=1,format=yuv420p"
     )
+
+
+def _still(plan: _Plan, path: Path, width: int, height: int, frames: int, fps: int) -> str:
+    """A picture held for `frames` frames; returns the filter chain reading it (no label)."""
+    # Decode and scale the picture once, then repeat the scaled frame: far cheaper than
+    # decoding a large photo 30 times a second.
+    i = plan.add_input(path)
+    return f"[{i}:v]{_fit(width, height)},loop=loop={frames - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+
+
+def _host_mask(plan: _Plan, width: int, height: int) -> Path:
+    """A grey mask with rounded, softened corners for the host's frame (written once)."""
+    path = plan.workdir / f"host-mask-{width}x{height}.png"
+    if not path.exists():
+        radius = max(4, width // 20)
+        blur = max(1, width // 200)
+        mask = Image.new("L", (width, height), 0)
+        ImageDraw.Draw(mask).rounded_rectangle(
+            (blur, blur, width - 1 - blur, height - 1 - blur), radius=radius, fill=255
+        )
+        mask.filter(ImageFilter.GaussianBlur(blur)).save(path)
+    return path
 
 
 def _add_clip(plan: _Plan, n: int, clip: Clip, slot: _Slot, canvas: Canvas) -> str:
@@ -126,25 +150,41 @@ def _add_clip(plan: _Plan, n: int, clip: Clip, slot: _Slot, canvas: Canvas) -> s
     if not info.has_video:
         raise MediaError(f"clip {n}: {clip.video} has no video stream")
     fps, label = canvas.fps, f"v{n}"
+    if clip.background is None:
+        width, height = canvas.width, canvas.height
+    else:
+        bx, by, width, height = host_box(canvas.width, canvas.height)
+    picture = f"p{n}" if clip.background else label
     if info.is_still_image:
-        # Decode and scale the picture once, then repeat the scaled frame: far cheaper than
-        # decoding a large photo 30 times a second.
-        i = plan.add_input(clip.video)
+        chain = _still(plan, clip.video, width, height, slot.frames, fps)
+        plan.chains.append(f"{chain}[{picture}]")
+    else:
+        seconds = slot.frames / fps
+        # A b-roll clip shorter than its slot loops; a talking clip holds its last frame
+        # instead, since restarting a face mid-sentence looks broken. tpad also covers a loop
+        # that falls short.
+        loop = ["-stream_loop", "-1"] if clip.kind == "broll" else []
+        i = plan.add_input(clip.video, *loop, "-t", f"{seconds + 1:.3f}")
         plan.chains.append(
-            f"[{i}:v]{_fit(canvas)},loop=loop={slot.frames - 1}:size=1:start=0,"
-            f"setpts=N/({fps}*TB)[{label}]"
+            f"[{i}:v]setpts=PTS-STARTPTS,fps={fps},{_fit(width, height)},"
+            f"tpad=stop_mode=clone:stop_duration={seconds:.3f},"
+            f"trim=end_frame={slot.frames},setpts=PTS-STARTPTS[{picture}]"
         )
-        return label
-    seconds = slot.frames / fps
-    # A b-roll clip shorter than its slot loops; a talking clip holds its last frame instead,
-    # since restarting a face mid-sentence looks broken. tpad also covers a loop that falls short.
-    loop = ["-stream_loop", "-1"] if clip.kind == "broll" else []
-    i = plan.add_input(clip.video, *loop, "-t", f"{seconds + 1:.3f}")
-    plan.chains.append(
-        f"[{i}:v]setpts=PTS-STARTPTS,fps={fps},{_fit(canvas)},"
-        f"tpad=stop_mode=clone:stop_duration={seconds:.3f},"
-        f"trim=end_frame={slot.frames},setpts=PTS-STARTPTS[{label}]"
-    )
+    if clip.background is not None:
+        if not probe(clip.background).has_video:
+            raise MediaError(f"clip {n}: background {clip.background} is not a picture")
+        backdrop = _still(plan, clip.background, canvas.width, canvas.height, slot.frames, fps)
+        plan.chains.append(f"{backdrop}[b{n}]")
+        m = plan.add_input(_host_mask(plan, width, height))
+        plan.chains.append(
+            f"[{m}:v]format=gray,loop=loop={slot.frames - 1}:size=1:start=0,"
+            f"setpts=N/({fps}*TB)[m{n}]"
+        )
+        plan.chains.append(f"[{picture}][m{n}]alphamerge[h{n}]")
+        plan.chains.append(
+            f"[b{n}][h{n}]overlay=x={bx}:y={by}:format=yuv420:eof_action=pass,"
+            f"format=yuv420p[{label}]"
+        )
     return label
 
 
@@ -229,7 +269,7 @@ def build_render_args(spec: RenderSpec, out_path: Path, workdir: Path) -> tuple[
     total_samples = round(total_frames * SAMPLE_RATE / canvas.fps)
     total_s = total_frames / canvas.fps
 
-    plan = _Plan()
+    plan = _Plan(workdir)
     labels = [
         _add_clip(plan, n, clip, slot, canvas)
         for n, (clip, slot) in enumerate(zip(spec.clips, slots, strict=True), start=1)

@@ -22,6 +22,28 @@ class Clip:
     duration_s: float
     voice: Path | None = None  # speech laid at the clip's start
     kind: Literal["talking", "broll"] = "broll"
+    # A picture to set the clip over: the clip then fills the host frame (`host_box`) instead
+    # of the whole canvas.
+    background: Path | None = None
+
+
+# The host over a generated background stands in a 4:5 frame, as portraits are usually shot.
+HOST_ASPECT = (4, 5)
+
+
+def host_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where the host's frame sits on a width x height canvas: (x, y, w, h), all even.
+
+    It takes at most 80 % of the canvas either way and sits a little above the middle, so
+    captions near the bottom fall on the background rather than on the face.
+    """
+    aw, ah = HOST_ASPECT
+    w = min(width * 0.8, height * 0.8 * aw / ah)
+    w = int(w) // 2 * 2
+    h = int(w * ah / aw) // 2 * 2
+    x = (width - w) // 4 * 2
+    y = int((height - h) * 0.4) // 2 * 2
+    return x, y, w, h
 
 
 @dataclass(frozen=True)

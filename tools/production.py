@@ -11,7 +11,7 @@ from billing import ledger
 from billing.pricing import LineItem, quote_for
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Conversation, Job, JobStep, Quote, utcnow
-from core.production import ProductionOptions, VideoFormat
+from core.production import ProductionOptions, VideoFormat, VoiceEngine
 from core.script import (
     MAX_BROLL_S,
     MAX_PROMPT_CHARS,
@@ -224,7 +224,17 @@ class TalkingHeadInput(ToolInput):
         default="default", max_length=64, description="Voice name or voice asset id."
     )
     language: str = Field(default="en", max_length=16, description="Spoken language (ISO 639).")
+    voice_engine: VoiceEngine = Field(
+        default=VoiceEngine.auto, description="Speech engine; auto takes the GPU server's best."
+    )
     avatar_asset_id: str | None = Field(default=None, max_length=64, description="Portrait asset.")
+    background: bool = Field(default=False, description="Set the host over a generated background.")
+    background_prompt: str = Field(
+        default="a bright modern studio with soft light",
+        min_length=1,
+        max_length=300,
+        description="What the background shows.",
+    )
     quote_id: str | None = Field(
         default=None, max_length=40, description="Omit to get a quote; pass it to produce."
     )
@@ -257,6 +267,9 @@ async def generate_talking_head(ctx: ToolContext, args: TalkingHeadInput) -> Wor
         voice=args.voice,
         language=args.language,
         avatar_asset_id=args.avatar_asset_id,
+        voice_engine=args.voice_engine,
+        background=args.background,
+        background_prompt=args.background_prompt,
         music=False,
     )
     return await _quote_or_produce(ctx, script, options, "talking_head", args.quote_id)

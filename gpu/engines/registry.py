@@ -13,6 +13,10 @@ class EngineUnavailable(Exception):
     """No engine of the configured sets serves this kind; the message says why."""
 
 
+class UnknownVariant(ValueError):
+    """A request named an engine this server does not have; asking again will not help."""
+
+
 @dataclass(frozen=True)
 class Slot:
     """One kind's entry: the engine (None when unavailable) and a line describing it or why not."""
@@ -21,6 +25,7 @@ class Slot:
     note: str
     model: str | None = None  # what it loads, for /health's loaded_models
     is_loaded: Callable[[], bool] | None = None
+    variants: tuple[str, ...] = ()  # names a request may ask for (a TTS request's `engine`)
 
 
 EngineSet = Callable[[], dict[InferKind, Slot]]
@@ -33,7 +38,11 @@ def lite_engines() -> dict[InferKind, Slot]:
     avatar_note = "lite avatar engine: audio-driven talking portrait (2D mouth warp, blinks, sway)"
     return {
         InferKind.tts: Slot(
-            tts.run, "lite: eSpeak NG speech with word timings", "espeak-ng", espeak.is_loaded
+            tts.run,
+            "lite: eSpeak NG speech with word timings",
+            "espeak-ng",
+            espeak.is_loaded,
+            variants=("espeak",),
         ),
         InferKind.image: Slot(image.run, "lite: illustrated scene drawn from the prompt's words"),
         InferKind.i2v: Slot(
@@ -87,9 +96,23 @@ class EngineRegistry:
             raise EngineUnavailable(f"{kind} is unavailable: {slot.note}")
         return slot.engine
 
+    def check_variant(self, kind: InferKind, name: str) -> None:
+        """Raise UnknownVariant unless `name` is `auto` or an engine this kind offers."""
+        variants = self.slots[kind].variants
+        if name != "auto" and name not in variants:
+            have = ", ".join(variants) or "none to choose from"
+            raise UnknownVariant(
+                f"the {kind} engine '{name}' is not installed on this GPU server "
+                f"(it has: {have}); choose one of those or 'auto'"
+            )
+
     def health(self) -> dict[str, EngineHealth]:
         return {
-            kind.value: EngineHealth(available=slot.engine is not None, reason=slot.note)
+            kind.value: EngineHealth(
+                available=slot.engine is not None,
+                reason=slot.note,
+                variants=list(slot.variants) if slot.engine is not None else [],
+            )
             for kind, slot in sorted(self.slots.items())
         }
 

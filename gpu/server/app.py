@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from gpu.engines.registry import EngineRegistry, EngineUnavailable
+from gpu.engines.registry import EngineRegistry, EngineUnavailable, UnknownVariant
 from gpu.schemas import REQUEST_TYPES, FileInfo, Health, InferKind, TaskCreated, TaskInfo
 from gpu.server.files import FileNotFound, FileStore, StoredFile
 from gpu.server.settings import GpuServerSettings
@@ -109,6 +109,10 @@ def _routes(state: ServerState) -> APIRouter:
             body = REQUEST_TYPES[infer_kind].model_validate_json(await request.body())
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from None
+        try:
+            state.registry.check_variant(infer_kind, getattr(body, "engine", "auto"))
+        except UnknownVariant as exc:
+            raise HTTPException(422, str(exc)) from None
         inputs = _pin_inputs(state, body)
         try:
             task = state.tasks.submit(infer_kind, body, engine, inputs)

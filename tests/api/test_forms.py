@@ -14,6 +14,7 @@ from core.db import get_database
 from core.models import Quote, utcnow
 from tests.api.conftest import Api, Caller, _serve_asgi
 from tests.conftest import Stack
+from tests.jobs.helpers import steps_of, wait_for
 
 SCRIPT = (
     "[TALKING] Hi, I'm Maya. Three ways to cut your energy bill.\n"
@@ -222,3 +223,44 @@ async def test_forms_need_a_login(api: Api) -> None:
     ):
         r = await api.client.post(path, json=body)
         assert r.status_code == 401
+
+
+async def test_talking_head_over_a_background_with_a_chosen_voice_engine(
+    api_with_worker: Api,
+) -> None:
+    api = api_with_worker
+    caller = await api.register()
+    head = {
+        "text": "Welcome back.",
+        "format": "youtube",
+        "voice_engine": "espeak",
+        "background": True,
+        "background_prompt": "a cosy library with warm lamps",
+    }
+
+    async def produce(form: dict[str, object]) -> str:
+        r = await api.client.post("/v1/videos/talking-head", json=form, headers=caller.headers)
+        assert r.status_code == 200, r.text
+        quote = r.json()["quote"]
+        body = {**form, "quote_id": quote["quote_id"]}
+        r = await api.client.post("/v1/videos/talking-head", json=body, headers=caller.headers)
+        assert r.status_code == 201, r.text
+        job_id: str = r.json()["job"]["job_id"]
+        return job_id
+
+    job_id = await produce(head)
+    done = await wait_for(api.settings, job_id)
+    assert done.status == "succeeded", done.error
+    job = (await api.client.get(f"/v1/jobs/{job_id}", headers=caller.headers)).json()
+    assert job["options"]["background"] is True
+    assert job["options"]["voice_engine"] == "espeak"
+    steps = {s.name: s for s in await steps_of(api.settings, job_id)}
+    assert steps["background"].kind == "keyframe" and steps["background"].status == "done"
+
+    # An engine the GPU server does not have fails the job with its name, and refunds it.
+    before = await credits(api, caller)
+    job_id = await produce({**head, "voice_engine": "fish-speech", "background": False})
+    failed = await wait_for(api.settings, job_id)
+    assert failed.status == "failed"
+    assert "fish-speech" in (failed.error or "") and "not installed" in (failed.error or "")
+    assert await credits(api, caller) == before

@@ -38,6 +38,22 @@ async def test_health_lists_every_kind_with_reasons(client: GpuClient) -> None:
     assert not health.engines["caption"].available
     assert "speech-to-text" in (health.engines["caption"].reason or "")
     assert health.engines["s2v"].available and "avatar" in (health.engines["s2v"].reason or "")
+    assert health.engines["tts"].variants == ["espeak"]
+
+
+async def test_voice_engine_not_installed_is_refused_by_name(
+    client: GpuClient, raw: httpx.AsyncClient
+) -> None:
+    response = await raw.post("/infer/tts", json={"text": "Hi.", "engine": "fish-speech"})
+    assert response.status_code == 422
+    assert "'fish-speech' is not installed" in response.json()["detail"]
+    assert "espeak" in response.json()["detail"]
+    # Asking again does not help, so the client does not wait for it as for a busy GPU.
+    with pytest.raises(GpuRequestError, match="fish-speech"):
+        await client.submit(InferKind.tts, TTSRequest(text="Hi.", engine="fish-speech"))
+    for name in ("auto", "espeak"):
+        created = await client.submit(InferKind.tts, TTSRequest(text="Hi.", engine=name))
+        assert (await client.wait(created)).result.engine.startswith("lite")
 
 
 @pytest.mark.parametrize(

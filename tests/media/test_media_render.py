@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from media.ffmpeg import MediaError, ffmpeg_exe, probe
 from media.render import render
-from media.spec import Canvas, Clip, RenderSpec, Word
+from media.spec import Canvas, Clip, RenderSpec, Word, host_box
+from tests.media.conftest import make_media
 
 if TYPE_CHECKING:
     from tests.media.conftest import Tones
@@ -231,3 +233,34 @@ def test_full_size_vertical_smoke(
     result = render(spec, tmp_path / "vertical.mp4")
     assert (result.width, result.height) == (1080, 1920)
     assert result.duration_s == pytest.approx(3.0, abs=1 / 30)
+
+
+def test_host_is_set_over_its_background(tmp_path: Path, media_dir: Path) -> None:
+    """A talking clip with a background fills the host frame; the backdrop shows around it."""
+    host = make_media(
+        media_dir / "host.mp4",
+        *("-f", "lavfi", "-i", "color=c=red:s=200x250:r=25:d=1"),
+        *("-c:v", "libx264", "-preset", "ultrafast"),
+    )
+    backdrop = media_dir / "backdrop.png"
+    Image.new("RGB", (300, 500), (0, 0, 230)).save(backdrop)
+    spec = RenderSpec(
+        canvas=SMALL,
+        clips=[
+            Clip(host, 1.0, kind="talking", background=backdrop),
+            Clip(host, 0.4, kind="talking"),
+        ],
+    )
+    out = render(spec, tmp_path / "host.mp4").path
+    frames = decode_frames(out, SMALL).astype(np.int16)
+    x, y, w, h = host_box(SMALL.width, SMALL.height)
+    assert (w, h) == (144, 180) and x > 0 and y > 0 and y + h < SMALL.height
+    first = frames[10]
+    inside = first[y + h // 4 : y + 3 * h // 4, x + w // 4 : x + 3 * w // 4]
+    assert inside[..., 0].mean() > 180 and inside[..., 2].mean() < 60, "the host fills its frame"
+    for outside in (first[: y - 2], first[y + h + 2 :], first[:, : x - 2]):
+        assert outside[..., 2].mean() > 180 and outside[..., 0].mean() < 60, "backdrop around"
+    # The corners are rounded: the frame's very corner shows the backdrop, not the host.
+    assert first[y + 1, x + 1, 2] > first[y + 1, x + 1, 0]
+    # Without a background the host fills the canvas again.
+    assert frames[-3][..., 0].mean() > 180

@@ -63,10 +63,20 @@ async def test_talking_head_form_prices_then_generates_a_video_to_the_end(
     await text.fill("Hello from the talking head form.")
     await expect(page.locator(".char-count")).to_have_text("33 / 800 characters")
     await expect(page.get_by_label("Avatar")).to_have_value("")  # the default host
-    await page.get_by_label("Voice").select_option("female")
+    await page.get_by_label("Voice", exact=True).select_option("female")
+    # The embedded GPU server has only the lite engine: the others are shown, not offered.
+    engine = page.get_by_label("Voice engine")
+    await expect(engine.locator("option[value=fish-speech]")).to_be_disabled()
+    await expect(engine.locator("option[value=fish-speech]")).to_contain_text("not installed")
+    await engine.select_option("espeak")
     await page.get_by_label("Language").select_option("en")
+    backdrop = page.get_by_label("Background shows")
+    await expect(backdrop).to_be_disabled()
+    await page.get_by_label("Generated background behind the host").check()
+    await backdrop.fill("a sunny kitchen with plants")
     await page.get_by_label("Format").select_option("square")
     first = await price(page)
+    await expect(page.locator(".price-items")).to_contain_text("generated background")
     # An edit after the price withdraws it: what is generated is always what was priced.
     await text.press("End")
     await text.type(" Bye.")
@@ -78,6 +88,8 @@ async def test_talking_head_form_prices_then_generates_a_video_to_the_end(
     job = await generate(page, api, credits)
     assert job["workflow"] == "talking_head"
     assert job["script"].strip() == "[TALKING] Hello from the talking head form. Bye."
+    assert job["options"]["voice_engine"] == "espeak"
+    assert job["options"]["background_prompt"] == "a sunny kitchen with plants"
     for _ in range(240):  # cheap on the lite engines: see it through to the video
         job = (await api.get(f"/v1/jobs/{job['id']}")).json()
         if job["status"] in ("succeeded", "failed", "cancelled"):

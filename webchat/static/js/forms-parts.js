@@ -14,8 +14,19 @@ export const LIMITS = {
   maxSeconds: 20,
   style: 120,
   musicPrompt: 200,
+  backgroundPrompt: 300,
   title: 120,
 };
+
+// Speech engines a job may ask for (core/production.py VoiceEngine). "auto" is always there;
+// the others only where the GPU server has them installed (/v1/gpu/status voice_engines).
+export const VOICE_ENGINES = [
+  ["auto", "Automatic (the best installed)"],
+  ["fish-speech", "Fish Speech"],
+  ["cosyvoice", "CosyVoice"],
+  ["espeak", "eSpeak NG (lite, CPU)"],
+];
+export const DEFAULT_BACKGROUND = "a bright modern studio with soft light";
 
 export const FORMATS = [
   ["tiktok", "Vertical 9:16 · 1080×1920 (TikTok, Reels, Shorts)"],
@@ -116,6 +127,56 @@ export function voiceSelect(voices) {
         )
       : null,
   );
+}
+
+// The engine list marks what this GPU server cannot run now, so a choice never waits for an
+// engine that is not there; while the GPU is offline nothing can be known, so nothing is marked.
+export function voiceEngineSelect(status) {
+  const installed = status && status.state === "online" ? status.voice_engines : null;
+  return el(
+    "select",
+    {},
+    VOICE_ENGINES.map(([value, label]) => {
+      const missing = installed && value !== "auto" && !installed.includes(value);
+      return el(
+        "option",
+        { value, disabled: Boolean(missing) },
+        missing ? `${label} — not installed on the GPU server` : label,
+      );
+    }),
+  );
+}
+
+export async function gpuStatus(api) {
+  try {
+    return await api("/v1/gpu/status");
+  } catch {
+    return null;
+  }
+}
+
+// "Background" toggle and what it shows: the host then stands in a frame over a generated
+// picture instead of in front of the portrait's own backdrop.
+export function backgroundFields(prefix) {
+  const toggle = checkbox(`${prefix}-background`, "Generated background behind the host", false);
+  const prompt = el("input", {
+    type: "text",
+    maxlength: LIMITS.backgroundPrompt,
+    value: DEFAULT_BACKGROUND,
+    disabled: true,
+  });
+  toggle.input.addEventListener("change", () => {
+    prompt.disabled = !toggle.input.checked;
+  });
+  return {
+    nodes: [toggle.node, field(`${prefix}-background-prompt`, "Background shows", prompt)],
+    value() {
+      if (!toggle.input.checked) return { background: false };
+      const text = prompt.value.trim();
+      if (!text) throw new FormProblem("Say what the background shows, or turn it off.", prompt);
+      return { background: true, background_prompt: text };
+    },
+  };
 }
 
 export function avatarSelect(avatars) {

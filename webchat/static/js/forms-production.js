@@ -8,12 +8,15 @@ import {
   FormProblem,
   LIMITS,
   avatarSelect,
+  backgroundFields,
   checkbox,
   field,
   formatSelect,
+  gpuStatus,
   languageSelect,
   pricePanel,
   select,
+  voiceEngineSelect,
   voiceSelect,
   studioForm,
 } from "./forms-parts.js";
@@ -31,7 +34,11 @@ const PRESETS = [
 ];
 
 export async function renderProduction(root, ctx) {
-  const [voices, avatars] = await Promise.all([listVoices(ctx.api), listAvatars(ctx.api)]);
+  const [voices, avatars, gpu] = await Promise.all([
+    listVoices(ctx.api),
+    listAvatars(ctx.api),
+    gpuStatus(ctx.api),
+  ]);
   const editor = scriptEditor({
     id: "pr-script",
     placeholder:
@@ -52,8 +59,10 @@ export async function renderProduction(root, ctx) {
 
   const format = formatSelect();
   const voice = voiceSelect(voices);
+  const engine = voiceEngineSelect(gpu);
   const language = languageSelect();
   const avatar = avatarSelect(avatars);
+  const background = backgroundFields("pr");
   const music = checkbox("pr-music", "Music bed", true);
   const musicPrompt = el("input", {
     type: "text",
@@ -146,6 +155,8 @@ export async function renderProduction(root, ctx) {
       format: format.value,
       language: language.value,
       voice: voice.value,
+      voice_engine: engine.value,
+      ...background.value(),
       music: music.input.checked,
       music_prompt: musicPrompt.value.trim() || "upbeat light background music",
       captions: captions.input.checked,
@@ -187,7 +198,13 @@ export async function renderProduction(root, ctx) {
         field("pr-voice", "Voice", voice),
         field("pr-language", "Language", language),
       ),
-      field("pr-avatar", "Avatar", avatar),
+      el(
+        "div",
+        { class: "field-row" },
+        field("pr-avatar", "Avatar", avatar),
+        field("pr-engine", "Voice engine", engine),
+      ),
+      ...background.nodes,
       music.node,
       field("pr-music-prompt", "Music style", musicPrompt),
       captions.node,

@@ -1,5 +1,6 @@
 // The talking-head form: the host says a text, in a chosen voice, language, face and format.
-// POST /v1/videos/talking-head {text, voice, language, avatar_asset_id, format[, quote_id]}.
+// POST /v1/videos/talking-head {text, voice, voice_engine, language, avatar_asset_id,
+// background, background_prompt, format[, quote_id]}.
 
 import { el } from "./ui.js";
 import { listAvatars, listVoices } from "./studio-parts.js";
@@ -7,17 +8,24 @@ import {
   FormProblem,
   LIMITS,
   avatarSelect,
+  backgroundFields,
   counted,
   field,
   formatSelect,
+  gpuStatus,
   languageSelect,
   pricePanel,
+  voiceEngineSelect,
   voiceSelect,
   studioForm,
 } from "./forms-parts.js";
 
 export async function renderTalkingHead(root, ctx) {
-  const [voices, avatars] = await Promise.all([listVoices(ctx.api), listAvatars(ctx.api)]);
+  const [voices, avatars, gpu] = await Promise.all([
+    listVoices(ctx.api),
+    listAvatars(ctx.api),
+    gpuStatus(ctx.api),
+  ]);
   const text = el("textarea", {
     rows: 6,
     placeholder: "Hi, I'm Maya. Here are three ways to cut your energy bill…",
@@ -25,6 +33,8 @@ export async function renderTalkingHead(root, ctx) {
   const count = counted(text, LIMITS.text);
   const avatar = avatarSelect(avatars);
   const voice = voiceSelect(voices);
+  const engine = voiceEngineSelect(gpu);
+  const background = backgroundFields("th");
   const language = languageSelect();
   const format = formatSelect();
 
@@ -37,8 +47,10 @@ export async function renderTalkingHead(root, ctx) {
       text: words,
       avatar_asset_id: avatar.value || undefined,
       voice: voice.value,
+      voice_engine: engine.value,
       language: language.value,
       format: format.value,
+      ...background.value(),
     };
   };
   const panel = pricePanel({ ctx, endpoint: "/v1/videos/talking-head", body });
@@ -72,9 +84,11 @@ export async function renderTalkingHead(root, ctx) {
     el(
       "div",
       { class: "field-row" },
+      field("th-engine", "Voice engine", engine),
       field("th-language", "Language", language),
-      field("th-format", "Format", format),
     ),
+    ...background.nodes,
+    field("th-format", "Format", format),
   );
   root.append(form);
 }

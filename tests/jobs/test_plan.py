@@ -1,0 +1,72 @@
+"""Planning: which steps a script and its options make, and what their content keys depend on."""
+
+from __future__ import annotations
+
+from billing.pricing import quote_production, quote_talking_head
+from core.production import ProductionOptions, VoiceEngine
+from core.script import parse_script
+from jobs.plan import generation_size, plan_job
+from media.spec import host_box
+
+SCRIPT = parse_script(
+    "[TALKING] Hello there, welcome back.\n[BROLL: a quiet harbour at dawn | 3s]\n[TALKING] Bye."
+)
+
+
+def steps(options: ProductionOptions) -> dict[str, object]:
+    return {s.name: s for s in plan_job(SCRIPT, options, portrait_key="p" * 64)}
+
+
+def test_background_is_one_picture_behind_every_talking_segment() -> None:
+    plain = steps(ProductionOptions())
+    backed = steps(ProductionOptions(background=True, background_prompt="a neon city at night"))
+    assert "background" not in plain
+    background = backed["background"]
+    assert background.kind == "keyframe"
+    assert background.params["prompt"] == "a neon city at night"
+    render = backed["render"]
+    assert "background" in render.deps
+    talking = [seg for seg in render.params["segments"] if seg["kind"] == "talking"]
+    broll = [seg for seg in render.params["segments"] if seg["kind"] == "broll"]
+    assert [seg["background"] for seg in talking] == ["background", "background"]
+    assert all("background" not in seg for seg in broll)
+    # The host is made in the frame it fills over the backdrop, not the whole canvas.
+    _, _, w, h = host_box(*ProductionOptions().size)
+    lipsync = backed["lipsync/0"].params
+    assert (lipsync["width"], lipsync["height"]) == generation_size(w, h)
+    assert (plain["lipsync/0"].params["width"], plain["lipsync/0"].params["height"]) == (720, 1280)
+    # The b-roll is untouched by the background; the host is not.
+    assert backed["clip/1"].content_key == plain["clip/1"].content_key
+    assert backed["lipsync/0"].content_key != plain["lipsync/0"].content_key
+    other = steps(ProductionOptions(background=True, background_prompt="a library"))
+    assert other["background"].content_key != background.content_key
+    assert other["lipsync/0"].content_key == backed["lipsync/0"].content_key
+
+
+def test_a_background_needs_someone_to_stand_in_front_of_it() -> None:
+    broll_only = parse_script("[BROLL: waves | 3s]")
+    planned = plan_job(broll_only, ProductionOptions(background=True), portrait_key="p")
+    assert "background" not in {s.name for s in planned}
+    assert "background" not in str(quote_production(broll_only, ProductionOptions(background=True)))
+
+
+def test_voice_engine_reaches_tts_and_its_key() -> None:
+    auto = steps(ProductionOptions())
+    fish = steps(ProductionOptions(voice_engine=VoiceEngine.fish_speech))
+    assert auto["tts/0"].params["engine"] == "auto"
+    assert fish["tts/0"].params["engine"] == "fish-speech"
+    assert fish["tts/0"].content_key != auto["tts/0"].content_key
+    # Another voice means new speech, and so new lip-sync, captions and render.
+    assert fish["lipsync/0"].content_key != auto["lipsync/0"].content_key
+    assert fish["keyframe/1"].content_key == auto["keyframe/1"].content_key
+
+
+def test_the_background_is_priced() -> None:
+    plain = quote_production(SCRIPT, ProductionOptions())
+    backed = quote_production(SCRIPT, ProductionOptions(background=True))
+    assert [i.label for i in backed.items if i not in plain.items] == ["generated background"]
+    head = parse_script("[TALKING] " + "word " * 60)
+    without = quote_talking_head(head, ProductionOptions())
+    with_bg = quote_talking_head(head, ProductionOptions(background=True))
+    assert with_bg.credits == without.credits + 1
+    assert sum(i.credits for i in with_bg.items) == with_bg.credits
