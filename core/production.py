@@ -35,6 +35,17 @@ class VoiceEngine(StrEnum):
     espeak = "espeak"
 
 
+class Transitions(StrEnum):
+    """How one scene gives way to the next: `auto` picks per cut, by what the scenes are."""
+
+    auto = "auto"
+    cut = "cut"
+    crossfade = "crossfade"
+    fade = "fade"
+    slide = "slide"
+    wipe = "wipe"
+
+
 class ProductionOptions(BaseModel):
     """Everything besides the script that decides what gets produced."""
 
@@ -75,6 +86,10 @@ class ProductionOptions(BaseModel):
     )
     captions: bool = Field(
         default=True, description="Burn captions into the picture and write an SRT file."
+    )
+    transitions: Transitions = Field(
+        default=Transitions.auto,
+        description="Between scenes: auto (chosen per cut), or one kind for every cut.",
     )
     preset: Preset = Field(
         default=Preset.fast, description="Speed/quality trade-off of generation and encode."

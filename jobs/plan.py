@@ -77,6 +77,23 @@ def generation_size(width: int, height: int) -> tuple[int, int]:
     return (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
 
 
+def transition_into(options: ProductionOptions, previous: str | None, kind: str) -> str:
+    """The transition into a scene of `kind` after one of `previous` (None: the first scene).
+
+    Auto keeps the host's lines crisp (cuts to and from the speaker, as editors do) and lets
+    consecutive clips flow into each other.
+    """
+    if previous is None:
+        return "cut"
+    if options.transitions != "auto":
+        return options.transitions.value
+    return "crossfade" if previous == kind == "broll" else "cut"
+
+
+def _timing_only(segment: dict[str, Any]) -> dict[str, Any]:
+    return {k: segment[k] for k in ("kind", "tts", "visual", "duration_s")}
+
+
 def seed_for(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
@@ -125,6 +142,7 @@ def plan_job(
         host_w, host_h = generation_size(box_w, box_h)
     segments: list[dict[str, Any]] = []
     visuals: list[str] = []
+    previous: str | None = None
     voices: list[str] = []
     for i, segment in enumerate(script.segments):
         tts = None
@@ -139,7 +157,13 @@ def plan_job(
                 {"portrait": portrait_key, "width": host_w, "height": host_h, "fps": fps},
                 (tts,),
             )
-            segment_plan = {"kind": "talking", "tts": tts, "visual": visual, "duration_s": None}
+            segment_plan = {
+                "kind": "talking",
+                "tts": tts,
+                "visual": visual,
+                "duration_s": None,
+                "transition": transition_into(options, previous, "talking"),
+            }
             if background:
                 segment_plan["background"] = background
             segments.append(segment_plan)
@@ -169,9 +193,16 @@ def plan_job(
                 deps,
             )
             segments.append(
-                {"kind": "broll", "tts": tts, "visual": visual, "duration_s": segment.duration_s}
+                {
+                    "kind": "broll",
+                    "tts": tts,
+                    "visual": visual,
+                    "duration_s": segment.duration_s,
+                    "transition": transition_into(options, previous, "broll"),
+                }
             )
         visuals.append(visual)
+        previous = segments[-1]["kind"]
     render_deps = [*visuals, *voices, *([background] if background else [])]
     if options.music:
         # Music depends on the planned length rounded up, not on the narration, so editing
@@ -195,7 +226,11 @@ def plan_job(
         "min_broll_s": MIN_BROLL_S,
     }
     captions = b.add(
-        "captions", "captions", {"segments": segments, "timing": timing}, tuple(voices)
+        "captions",
+        "captions",
+        # Captions depend on the words and their timing only, not on how the scenes look.
+        {"segments": [_timing_only(seg) for seg in segments], "timing": timing},
+        tuple(voices),
     )
     render_deps.append(captions)
     b.add(

@@ -192,6 +192,7 @@ async def run_render(ctx: StepContext) -> dict[str, Any]:
                 duration_s=length,
                 voice=ctx.dep_file(seg["tts"], "voice.wav") if seg["tts"] else None,
                 kind=seg["kind"],
+                transition=seg.get("transition", "cut"),
                 background=(
                     ctx.dep_file(seg["background"], "image.png") if seg.get("background") else None
                 ),

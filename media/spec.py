@@ -14,6 +14,11 @@ class Canvas:
     fps: int = 30
 
 
+Transition = Literal["cut", "crossfade", "fade", "slide", "wipe"]
+TRANSITIONS: tuple[Transition, ...] = ("cut", "crossfade", "fade", "slide", "wipe")
+Fit = Literal["auto", "crop", "pad"]
+
+
 @dataclass(frozen=True)
 class Clip:
     """One segment on the timeline: a picture that lasts `duration_s`, with its voice from t=0."""
@@ -25,6 +30,13 @@ class Clip:
     # A picture to set the clip over: the clip then fills the host frame (`host_box`) instead
     # of the whole canvas.
     background: Path | None = None
+    # How the picture arrives from the previous clip: over the first `transition_s` of this
+    # clip, the previous one's picture runs on underneath (voices keep their places).
+    transition: Transition = "cut"
+    transition_s: float = 0.5
+    # crop: fill the frame, cutting the overflow; pad: show all of it over a blurred copy;
+    # auto: crop unless that would cut away too much (a landscape clip on a vertical canvas).
+    fit: Fit = "auto"
 
 
 # The host over a generated background stands in a 4:5 frame, as portraits are usually shot.
@@ -64,6 +76,9 @@ class RenderSpec:
     words: list[Word] = field(default_factory=list)
     burn_captions: bool = True
     preset: Literal["fast", "balanced", "quality"] = "fast"
+    # Bring the soundtrack to -14 LUFS integrated, true peak under -1 dBTP (what the
+    # platforms normalise to); off keeps the mix's own level, limited only.
+    normalize_loudness: bool = True
 
 
 @dataclass(frozen=True)

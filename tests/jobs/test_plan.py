@@ -70,3 +70,25 @@ def test_the_background_is_priced() -> None:
     with_bg = quote_talking_head(head, ProductionOptions(background=True))
     assert with_bg.credits == without.credits + 1
     assert sum(i.credits for i in with_bg.items) == with_bg.credits
+
+
+def test_transitions_are_chosen_per_cut() -> None:
+    script = parse_script(
+        "[TALKING] Hi.\n[BROLL: a harbour | 3s]\n[BROLL: a boat | 3s]\n"
+        "[TALKING] Bye.\n[TALKING] Ok."
+    )
+
+    def chosen(options: ProductionOptions) -> list[str]:
+        render = next(s for s in plan_job(script, options, portrait_key="p") if s.name == "render")
+        return [seg["transition"] for seg in render.params["segments"]]
+
+    assert chosen(ProductionOptions()) == ["cut", "cut", "crossfade", "cut", "cut"]
+    assert chosen(ProductionOptions(transitions="wipe")) == ["cut", *["wipe"] * 4]
+    # Transitions change the picture, not the words: the captions step is the same.
+    keys = {
+        t: {s.name: s.content_key for s in plan_job(script, ProductionOptions(transitions=t),
+                                                    portrait_key="p")}
+        for t in ("auto", "slide")
+    }  # fmt: skip
+    assert keys["auto"]["captions"] == keys["slide"]["captions"]
+    assert keys["auto"]["render"] != keys["slide"]["render"]
