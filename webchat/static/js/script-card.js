@@ -1,5 +1,6 @@
 // The script card: the draft as one editable block per segment (./script-segment.js),
-// validated as you type, saved as the conversation's draft, priced, and generated.
+// validated as you type, saved as the conversation's draft, priced, and generated. A new
+// script from the assistant never silently replaces an unsaved edit: the card asks first.
 
 import { askToNotify } from "./notify.js";
 import { quotePanel } from "./quote-panel.js";
@@ -27,6 +28,9 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
   let savedQuote = null; // the price of `saved`, if one was shown
   let validateTimer = null;
   let validating = null;
+  // The assistant's script held back while the card shows an unsaved edit: {draft, before},
+  // `before` being the version it revised (to mark what changed, should it be shown).
+  let proposal = null;
 
   const list = el("ol", { class: "segments" });
   const status = el("p", { class: "validation", role: "status" });
@@ -35,11 +39,14 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
   const saveButton = el("button", { type: "button", class: "save" }, "Save edit");
   const undoButton = el("button", { type: "button", class: "undo" }, "Undo changes");
   const addButton = el("button", { type: "button", class: "add-scene" }, "Add scene");
+  // Always in the page, empty until needed: a live region announces what is put into it.
+  const notice = el("div", { class: "proposal-notice", role: "status" });
   const panel = quotePanel({ onQuote: () => price(), onGenerate: (quote) => generate(quote) });
   const root = el(
     "section",
     { class: "card script-card", "aria-labelledby": "script-title", hidden: true },
     el("header", {}, el("h2", { id: "script-title" }, "Script"), planned),
+    notice,
     summary,
     el(
       "p",
@@ -60,6 +67,8 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
 
   function refresh() {
     const changed = dirty();
+    // Nothing of the edit is left to keep (undone, or typed back): the question is moot.
+    if (proposal && !changed) dismissProposal();
     saveButton.disabled = !changed;
     undoButton.disabled = !changed;
     if (changed) {
@@ -111,7 +120,79 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
     edit([...editors.map((e) => e.editor.value), "[TALKING] "], editors.length);
   });
   saveButton.addEventListener("click", () => save({ quote: true }));
-  undoButton.addEventListener("click", () => edit(linesOf(saved), 0));
+  // Undoing goes back to the server's draft, which a held-back proposal has become.
+  undoButton.addEventListener("click", () => (proposal ? showProposal() : edit(linesOf(saved), 0)));
+
+  // A draft on the card as it is: the assistant's, or a resumed conversation's. Marks the
+  // scenes that differ from `before`, the version it replaces.
+  function apply({ script, summary: note = "", options: draftOptions, planned_seconds }, before) {
+    const old = linesOf(before ?? saved);
+    const lines = linesOf(script);
+    const changed = new Set(
+      old.length ? lines.flatMap((line, i) => (line === old[i] ? [] : [i])) : [],
+    );
+    dismissProposal();
+    saved = script;
+    if (draftOptions) options = draftOptions;
+    savedQuote = null;
+    summary.textContent = note;
+    planned.textContent = planned_seconds ? `about ${formatSeconds(planned_seconds)}` : "";
+    root.hidden = false;
+    renderSegments(lines, changed);
+    refresh();
+    validateNow();
+  }
+
+  // The assistant wrote a new version while the card holds an unsaved edit. The server holds
+  // the new version now, so the edit is measured against it (Save, Undo and the price), but
+  // the card keeps showing the edit until the person chooses.
+  function holdBack(draft) {
+    const before = proposal ? proposal.before : saved;
+    const newText = !same(draft.script, saved);
+    saved = draft.script;
+    if (draft.options) options = draft.options;
+    savedQuote = null;
+    // Only its options changed (say, the format): the edit is still an edit of the same text.
+    if (!proposal && !newText) {
+      refresh();
+      return;
+    }
+    proposal = { draft, before };
+    notice.replaceChildren(
+      el("p", {}, "The assistant proposed a new version."),
+      el(
+        "div",
+        { class: "actions" },
+        el(
+          "button",
+          { type: "button", class: "primary", onclick: showProposal },
+          "Show new version",
+        ),
+        el("button", { type: "button", onclick: keepEdit }, "Keep my edit"),
+      ),
+    );
+    refresh();
+  }
+
+  function showProposal() {
+    const { draft, before } = proposal;
+    // A price that came with the proposal is for exactly its text: it stays on screen.
+    const quote = savedQuote;
+    apply(draft, before);
+    savedQuote = quote;
+    refresh();
+    editors[0]?.editor.textarea.focus();
+  }
+
+  function keepEdit() {
+    dismissProposal();
+    saveButton.focus(); // saving is what keeps the edit for good
+  }
+
+  function dismissProposal() {
+    proposal = null;
+    notice.replaceChildren();
+  }
 
   function scheduleValidate() {
     clearTimeout(validateTimer);
@@ -184,6 +265,7 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
       saved = draft.script;
       options = draft.options;
       savedQuote = null;
+      dismissProposal(); // the edit replaced any proposal on the server
       if (!same(current(), saved)) {
         renderSegments(linesOf(saved));
         validateNow();
@@ -243,24 +325,17 @@ export function scriptCard({ api, conversationId, onRegenerate, onJob }) {
 
   return {
     root,
-    // A draft from the assistant (or a resumed conversation); marks the scenes that changed.
-    setDraft({ script, summary: note = "", options: draftOptions, planned_seconds }) {
-      const before = linesOf(saved);
-      const lines = linesOf(script);
-      const changed = new Set(
-        saved ? lines.flatMap((line, i) => (line === before[i] ? [] : [i])) : [],
-      );
-      saved = script;
-      if (draftOptions) options = draftOptions;
-      savedQuote = null;
-      summary.textContent = note;
-      planned.textContent = planned_seconds ? `about ${formatSeconds(planned_seconds)}` : "";
-      root.hidden = false;
-      renderSegments(lines, changed);
-      refresh();
-      validateNow();
+    // A resumed conversation's draft: shown as it is.
+    setDraft(draft) {
+      apply(draft);
     },
-    // The assistant's price for the draft it just wrote.
+    // A draft from the assistant: shown at once, unless the card holds an unsaved edit it
+    // would replace; then the card asks (a proposal equal to the edit replaces nothing).
+    propose(draft) {
+      if (dirty() && !same(current(), draft.script)) holdBack(draft);
+      else apply(draft, proposal?.before);
+    },
+    // The assistant's price for the draft it just wrote (while held back: for the proposal).
     setQuote(quote) {
       savedQuote = { ...quote, script: saved };
       refresh();

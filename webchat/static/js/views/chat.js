@@ -1,8 +1,10 @@
-// The chat: talk to the assistant (replies stream in), resume earlier conversations, and edit,
-// price and generate the script it drafts on the script card. #/chat/<conversation id> resumes.
+// The chat: talk to the assistant (replies stream in), resume or delete earlier conversations,
+// and edit, price and generate the script it drafts on the script card.
+// #/chat/<conversation id> resumes.
 
 import { streamChat } from "../api.js";
 import { scriptCard } from "../script-card.js";
+import { busy, clearError, confirmDialog, errorBox, showError } from "../studio-parts.js";
 import { el, formatDate } from "../ui.js";
 
 const EXAMPLES = [
@@ -69,10 +71,12 @@ export async function render(root, ctx) {
     el("p", { id: "composer-hint", class: "field-hint" }, "Enter sends; Shift+Enter adds a line."),
   );
   const history = el("ul", { class: "conversation-list" });
+  const historyErrors = errorBox();
   const conversations = el(
     "details",
     { class: "conversations" },
     el("summary", {}, "Recent conversations"),
+    historyErrors,
     history,
   );
   const empty = el(
@@ -165,7 +169,8 @@ export async function render(root, ctx) {
           break;
         case "script":
           script = event;
-          card.setDraft(event);
+          // Shown at once, unless it would replace an unsaved edit: then the card asks.
+          card.propose(event);
           break;
         case "quote":
           card.setQuote(event);
@@ -222,26 +227,71 @@ export async function render(root, ctx) {
     }
   });
 
+  function conversationItem(item) {
+    const remove = el(
+      "button",
+      {
+        type: "button",
+        class: "icon-button danger delete-conversation",
+        "aria-label": `Delete conversation ${item.title}`,
+        title: "Delete this conversation",
+      },
+      "✕",
+    );
+    const node = el(
+      "li",
+      { class: "conversation", "data-conversation-id": item.id },
+      el(
+        "a",
+        {
+          href: `#/chat/${item.id}`,
+          "aria-current": item.id === conversationId ? "page" : null,
+        },
+        el("span", { class: "title" }, item.title),
+        el("span", { class: "muted" }, formatDate(item.updated_at)),
+      ),
+      remove,
+    );
+    remove.addEventListener("click", () => deleteConversation(item, node, remove));
+    return node;
+  }
+
+  async function deleteConversation(item, node, button) {
+    const ok = await confirmDialog({
+      title: "Delete this conversation?",
+      message: [
+        `“${item.title}” and its messages are removed.`,
+        "Videos made from it stay in your library.",
+      ],
+      confirmLabel: "Delete",
+      danger: true,
+    });
+    if (!ok) return;
+    clearError(historyErrors);
+    try {
+      const path = `/v1/conversations/${encodeURIComponent(item.id)}`;
+      await busy(button, null, () => ctx.api(path, { method: "DELETE" }));
+    } catch (error) {
+      showError(historyErrors, error);
+      return;
+    }
+    ctx.toast("Conversation deleted");
+    // The one on screen is gone: what is left of it here could not be continued.
+    if (item.id === conversationId) {
+      ctx.navigate("#/chat");
+      return;
+    }
+    // The button is removed with its item: the focus moves to a neighbour, not to the page.
+    const neighbour = node.nextElementSibling || node.previousElementSibling;
+    node.remove();
+    conversations.hidden = history.children.length === 0;
+    (neighbour?.querySelector(".delete-conversation") || input).focus();
+  }
+
   async function loadConversations() {
     try {
       const page = await ctx.api("/v1/conversations?limit=20");
-      history.replaceChildren(
-        ...page.items.map((item) =>
-          el(
-            "li",
-            {},
-            el(
-              "a",
-              {
-                href: `#/chat/${item.id}`,
-                "aria-current": item.id === conversationId ? "page" : null,
-              },
-              el("span", { class: "title" }, item.title),
-              el("span", { class: "muted" }, formatDate(item.updated_at)),
-            ),
-          ),
-        ),
-      );
+      history.replaceChildren(...page.items.map(conversationItem));
       conversations.hidden = page.items.length === 0;
     } catch {
       conversations.hidden = true;
