@@ -22,6 +22,12 @@ def escape_filter_value(value: str) -> str:
     return value
 
 
+def on_clock(fps: int) -> str:
+    """Filters putting a stream of consecutive frames on the canvas clock: time base 1/fps,
+    timestamps 0, 1, 2…, and a declared constant rate (which xfade and concat rely on)."""
+    return f"settb=1/{fps},setpts=N,fps={fps}"
+
+
 @dataclass
 class Graph:
     """Inputs and filter chains of a single ffmpeg command, built up piece by piece."""

@@ -13,7 +13,7 @@ from typing import Literal
 from PIL import Image, ImageDraw, ImageFilter
 
 from media.ffmpeg import MediaError, MediaInfo, probe
-from media.graph import Graph, Slot
+from media.graph import Graph, Slot, on_clock
 from media.spec import Canvas, Clip, host_box
 
 # Every source is converted to BT.709 limited range (what players assume for HD, and what the
@@ -68,9 +68,7 @@ def _held(
     i = graph.add_input(path)
     mode = fit_mode(info, *size, fit)
     graph.chains += fit_chains(f"{i}:v", f"{out}f", *size, mode)
-    graph.chains.append(
-        f"[{out}f]loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N[{out}]"
-    )
+    graph.chains.append(f"[{out}f]loop=loop={frames - 1}:size=1:start=0,{on_clock(fps)}[{out}]")
 
 
 def host_mask(workdir: Path, width: int, height: int) -> Path:
@@ -116,7 +114,7 @@ def add_picture(graph: Graph, n: int, clip: Clip, slot: Slot, canvas: Canvas, ex
         )
         graph.chains.append(
             f"[{picture}f]tpad=stop_mode=clone:stop_duration={seconds:.3f},"
-            f"trim=end_frame={frames},settb=1/{fps},setpts=N[{picture}]"
+            f"trim=end_frame={frames},{on_clock(fps)}[{picture}]"
         )
     if clip.background is not None:
         if not probe(clip.background).has_video:
@@ -125,7 +123,7 @@ def add_picture(graph: Graph, n: int, clip: Clip, slot: Slot, canvas: Canvas, ex
         _held(graph, clip.background, f"b{n}", (canvas.width, canvas.height), frames, fps, "crop")
         m = graph.add_input(host_mask(graph.workdir, *size))
         graph.chains.append(
-            f"[{m}:v]format=gray,loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N[m{n}]"
+            f"[{m}:v]format=gray,loop=loop={frames - 1}:size=1:start=0,{on_clock(fps)}[m{n}]"
         )
         graph.chains.append(f"[{picture}][m{n}]alphamerge[h{n}]")
         graph.chains.append(

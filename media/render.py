@@ -8,17 +8,26 @@ audio-only pass first, so the single encode already has the right level.
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from media.captions import FONT_PATH, write_ass
+from media.captions import CaptionSettings, caption_style, copy_caption_fonts, write_ass
+from media.encoders import (
+    LIBX264,
+    PRESETS,
+    X264_SETTINGS,
+    Encoder,
+    run_with_fallback,
+    video_encoder,
+)
 from media.ffmpeg import MediaError, probe, run_ffmpeg
-from media.graph import AUDIO_BITRATE, SAMPLE_RATE, Graph, Slot, escape_filter_value
+from media.graph import AUDIO_BITRATE, SAMPLE_RATE, Graph, Slot, escape_filter_value, on_clock
 from media.mix import add_mix, finish, loudness_gain_db, measure_integrated
 from media.pictures import add_picture
-from media.spec import TRANSITIONS, Canvas, Clip, RenderResult, RenderSpec, Word
+from media.quality import Expectations, Interval, QualityProbe, attach_probe, evaluate
+from media.spec import TRANSITIONS, Clip, RenderResult, RenderSpec, Word
+from media.watermark import caption_band, watermark_chains
 
 __all__ = [
     "AUDIO_BITRATE",
@@ -29,9 +38,8 @@ __all__ = [
     "render",
 ]
 
-# spec.preset -> (x264 preset, crf). veryfast keeps a 30 s 1080x1920 render well inside a
-# minute on two cores; the slower presets spend time on better quality per byte.
-X264_PRESETS = {"fast": ("veryfast", 22), "balanced": ("fast", 21), "quality": ("medium", 20)}
+# spec.preset -> (x264 preset, crf), kept here for callers; media/encoders.py owns them.
+X264_PRESETS = X264_SETTINGS
 # Our transition names -> ffmpeg's xfade transitions.
 _XFADE = {"crossfade": "fade", "fade": "fadeblack", "slide": "slideleft", "wipe": "wipeleft"}
 # A transition never takes more than this share of either clip it joins.
@@ -92,8 +100,8 @@ def _validate(spec: RenderSpec) -> None:
             raise MediaError(f"clip {n}: fit {clip.fit!r} is not auto, crop or pad")
     if not (math.isfinite(spec.music_gain_db) and spec.music_gain_db <= 24):
         raise MediaError(f"music_gain_db {spec.music_gain_db!r} is not a sensible gain")
-    if spec.preset not in X264_PRESETS:
-        raise MediaError(f"unknown preset {spec.preset!r}; use one of {sorted(X264_PRESETS)}")
+    if spec.preset not in PRESETS:
+        raise MediaError(f"unknown preset {spec.preset!r}; use one of {sorted(PRESETS)}")
 
 
 def _join(
@@ -106,9 +114,7 @@ def _join(
         out = f"j{n}"
         if overlaps[n] == 0:
             # concat's output clock is microseconds; xfade needs both inputs on the frame clock.
-            graph.chains.append(
-                f"[{joined}][{labels[n]}]concat=n=2:v=1:a=0,settb=1/{fps},setpts=N[{out}]"
-            )
+            graph.chains.append(f"[{joined}][{labels[n]}]concat=n=2:v=1:a=0,{on_clock(fps)}[{out}]")
         else:
             # The stream so far runs `overlaps[n]` frames past this clip's start; xfade blends
             # those frames into this clip's first ones, so every clip still starts on time.
@@ -135,13 +141,21 @@ def _soundtrack(
 
 
 def build_render_args(
-    spec: RenderSpec, out_path: Path, workdir: Path, *, gain_db: float = 0.0
-) -> tuple[list[str], float]:
-    """The ffmpeg arguments rendering `spec` to `out_path`, and the output duration in seconds.
+    spec: RenderSpec,
+    out_path: Path,
+    workdir: Path,
+    *,
+    gain_db: float = 0.0,
+    encoder: Encoder = LIBX264,
+    quality: QualityProbe | None = None,
+) -> tuple[list[str], float, tuple[int, int] | None]:
+    """The ffmpeg arguments rendering `spec` to `out_path`, the output duration in seconds, and
+    the rows the burned-in captions may cover (None without captions).
 
     Probes every input (so a bad file fails here, named) and writes the caption files it needs
     into `workdir`, which must outlive the ffmpeg run. `gain_db` is the soundtrack's loudness
-    correction (see `render`).
+    correction (see `render`); `quality`, made by `attach_probe("vout", "aout", workdir)`,
+    measures the encoded frames and samples on the way out.
     """
     _validate(spec)
     canvas = spec.canvas
@@ -160,46 +174,93 @@ def build_render_args(
     ]
     video = _join(graph, labels, spec.clips, slots, canvas.fps)
     words = [w for w in spec.words if w.start < total_s]
+    band = None
     if spec.burn_captions and words:
-        video = _burn_captions(graph, video, words, canvas)
+        video, band = _burn_captions(graph, video, spec, words)
+    if spec.watermark is not None:
+        video = _add_watermark(graph, video, spec, band)
     # Tag the stream as the BT.709 it was converted to, so players do not guess.
     graph.chains.append(
         f"[{video}]setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709[vout]"
     )
     mix = add_mix(graph, spec.clips, slots, spec.music, spec.music_gain_db, total_samples)
     finish(graph, mix, gain_db, total_samples)
+    video_out, audio_out = "vout", "aout"
+    if quality is not None:
+        graph.chains += quality.chains
+        video_out = quality.video_label or video_out
+        audio_out = quality.audio_label or audio_out
+    if encoder.filter_suffix:
+        graph.chains.append(f"[{video_out}]{encoder.filter_suffix.lstrip(',')}[venc]")
+        video_out = "venc"
 
-    x264_preset, crf = X264_PRESETS[spec.preset]
     args = [
         "-y",
+        *encoder.input_args,
         *graph.inputs,
         "-filter_complex",
         graph.filter_complex(),
-        "-map", "[vout]",
-        "-map", "[aout]",
-        "-c:v", "libx264", "-preset", x264_preset, "-crf", str(crf),
-        "-pix_fmt", "yuv420p", "-profile:v", "high", "-r", str(canvas.fps),
+        "-map", f"[{video_out}]",
+        "-map", f"[{audio_out}]",
+        *encoder.output_args(spec.preset), "-r", str(canvas.fps),
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-ac", "2",
         "-movflags", "+faststart",
         "-f", "mp4",
         str(out_path.resolve()),
+        *(quality.output_args if quality else ()),
     ]  # fmt: skip
-    return args, total_s
+    return args, total_s, band
 
 
-def _burn_captions(graph: Graph, video: str, words: list[Word], canvas: Canvas) -> str:
-    # libass gets a directory holding only our font, so it never falls back to system fonts
-    # and never tries to load the licence text next to the font as one.
-    fonts = graph.workdir / "fonts"
-    fonts.mkdir(exist_ok=True)
-    shutil.copyfile(FONT_PATH, fonts / FONT_PATH.name)
+def _burn_captions(
+    graph: Graph, video: str, spec: RenderSpec, words: list[Word]
+) -> tuple[str, tuple[int, int] | None]:
+    """Burn the captions; returns the new label and the rows the captions may cover."""
+    # libass gets a directory holding only our fonts (Latin, Arabic, Hebrew, CJK), so it never
+    # falls back to system fonts and never tries to load a licence text as one.
+    fonts = copy_caption_fonts(graph.workdir / "fonts")
     ass_path = graph.workdir / "captions.ass"
-    write_ass(words, canvas, ass_path)
+    settings = spec.captions or CaptionSettings()
+    cues = write_ass(words, spec.canvas, ass_path, settings=settings)
     graph.chains.append(
         f"[{video}]ass=filename={escape_filter_value(str(ass_path))}"
         f":fontsdir={escape_filter_value(str(fonts))}[captioned]"
     )
-    return "captioned"
+    return "captioned", caption_band(spec.canvas, cues, caption_style(spec.canvas, cues, settings))
+
+
+def _add_watermark(graph: Graph, video: str, spec: RenderSpec, band: tuple[int, int] | None) -> str:
+    mark = spec.watermark
+    assert mark is not None
+    logo = None
+    if mark.logo is not None:
+        logo = f"{graph.add_input(mark.logo)}:v"  # one frame; overlay repeats it
+    canvas = spec.canvas
+    graph.chains += watermark_chains(
+        mark, video, "marked", canvas.width, canvas.height, logo=logo, caption_band=band
+    )
+    return "marked"
+
+
+def _expectations(spec: RenderSpec, slots: Sequence[Slot]) -> Expectations:
+    """What this spec's output must measure: its length, sound, and where stills are meant."""
+    fps = spec.canvas.fps
+    stills = []
+    for clip, slot in zip(spec.clips, slots, strict=True):
+        start, end = slot.start_frame / fps, (slot.start_frame + slot.frames) / fps
+        info = probe(clip.video)
+        if info.is_still_image:
+            stills.append(Interval(start, end))
+        elif clip.kind == "talking" and info.duration_s < end - start:
+            stills.append(Interval(start + info.duration_s, end))  # holds its last frame
+    return Expectations(
+        duration_s=sum(s.frames for s in slots) / fps,
+        fps=fps,
+        audible=spec.music is not None or any(c.voice for c in spec.clips),
+        still_intervals=tuple(stills),
+        # Without normalisation the level is the mix's own: only silence is a fault then.
+        loudness_tolerance_lu=2.0 if spec.normalize_loudness else math.inf,
+    )
 
 
 def render(
@@ -221,14 +282,38 @@ def render(
         slots = _timeline(spec.clips, spec.canvas.fps)
         total_samples = round(sum(s.frames for s in slots) * SAMPLE_RATE / spec.canvas.fps)
         gain = _soundtrack(spec, slots, total_samples, Path(tmp))
-        args, total_s = build_render_args(spec, out_path, Path(tmp), gain_db=gain)
+        quality = attach_probe("vout", "aout", Path(tmp))
+        total_s = sum(s.frames for s in slots) / spec.canvas.fps
+        band: tuple[int, int] | None = None
+
+        def build(encoder: Encoder) -> list[str]:
+            nonlocal band
+            args, _, band = build_render_args(
+                spec, out_path, Path(tmp), gain_db=gain, encoder=encoder, quality=quality
+            )
+            return args
+
         try:
-            run_ffmpeg(args, duration_s=total_s, on_progress=on_progress, what="render")
+            run_with_fallback(
+                build,
+                video_encoder(width=spec.canvas.width, height=spec.canvas.height),
+                run=run_ffmpeg,
+                duration_s=total_s,
+                on_progress=on_progress,
+                what="render",
+            )
+            info = probe(out_path)
+            # A render that came out wrong (black, frozen, silent, off length) fails here,
+            # named, instead of reaching the person.
+            evaluate(quality.read(), info, _expectations(spec, slots))
         except BaseException:
             # A cut-off MP4 has no index and plays nowhere; leaving it would only mislead.
             out_path.unlink(missing_ok=True)
             raise
-    info = probe(out_path)
     return RenderResult(
-        path=out_path, duration_s=info.duration_s, width=info.width, height=info.height
+        path=out_path,
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+        caption_band=band,
     )

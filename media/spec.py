@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from media.captions import CaptionSettings
+    from media.watermark import Watermark
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class RenderSpec:
     music_gain_db: float = -16.0
     words: list[Word] = field(default_factory=list)
     burn_captions: bool = True
+    captions: CaptionSettings | None = None  # None: the default look
+    # Drawn over the finished picture (the free tier's mark), clear of the captions.
+    watermark: Watermark | None = None
     preset: Literal["fast", "balanced", "quality"] = "fast"
     # Bring the soundtrack to -14 LUFS integrated, true peak under -1 dBTP (what the
     # platforms normalise to); off keeps the mix's own level, limited only.
@@ -87,3 +94,5 @@ class RenderResult:
     duration_s: float
     width: int
     height: int
+    # Rows (top, bottom) the burned-in captions may cover: exports keep them in view.
+    caption_band: tuple[int, int] | None = None
