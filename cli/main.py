@@ -189,6 +189,28 @@ def bench_api(
         print(line, flush=True)
 
 
+@bench_app.command("render")
+def bench_render(
+    rounds: int = typer.Option(1, "--rounds", min=1, max=10, help="Timed runs; best of."),
+    keep: Path | None = typer.Option(None, "--keep", help="Keep inputs and outputs here."),
+) -> None:
+    """Make six clips, narration and music, then time the 30 s 1080x1920 production render,
+    the five-format export pack and the encode-once limit side by side. Ends with
+    `render/limit = X.XX` and `exportpack/limit = X.XX`."""
+    import tempfile
+
+    from cli.bench_render import run_render_bench
+
+    configure_logging("ERROR")
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="skyie-bench-") as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = run_render_bench(folder, lambda line: console.print(f"[dim]{line}[/]"), rounds)
+    for line in lines:
+        print(line, flush=True)
+
+
 def main() -> None:
     sys.exit(app())
 

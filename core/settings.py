@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     starting_credits: int = Field(
         default=200, ge=0, description="Credits granted to a new local user."
     )
+    free_watermark: str = Field(
+        default="Skyie Studio",
+        max_length=60,
+        description="Text marked on free-plan videos; empty turns the mark off.",
+    )
     local_user_email: str = "local@skyie.studio"
     anthropic_api_key: str = ""
     llm_model: str = "claude-sonnet-4-6"

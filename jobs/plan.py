@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from billing.plans import UNLIMITED, PlanLimits, capped
 from core.production import ProductionOptions
 from core.script import (
     DEFAULT_BROLL_S,
@@ -106,12 +107,13 @@ def plan_job(
     engines: str = "lite",
     fps: int = 30,
     voice_reference: str | None = None,
+    limits: PlanLimits = UNLIMITED,
 ) -> list[StepSpec]:
     """The steps that produce `script`, in an order where dependencies come first.
 
     `portrait_key` identifies the avatar's bytes (a hash), so a new portrait re-runs lip-sync.
     """
-    width, height = options.size
+    width, height = capped(*options.size, limits.max_short_side)
     gen_w, gen_h = generation_size(width, height)
     b = _Builder(engines)
     voice: dict[str, Any] = {
@@ -245,18 +247,26 @@ def plan_job(
             "segments": segments,
             "music": "music" if options.music else None,
             "timing": timing,
+            "watermark": limits.watermark,
         },
         tuple(render_deps),
     )
     return list(b.steps.values())
 
 
-def plan_export(render_key: str, formats: list[str], preset: str) -> list[StepSpec]:
+def plan_export(
+    render_key: str, formats: list[str], preset: str, limits: PlanLimits = UNLIMITED
+) -> list[StepSpec]:
     """One step that cuts a finished render into platform formats (one decode, many encodes)."""
     b = _Builder("ffmpeg")
     b.add(
         "export",
         "export",
-        {"render_key": render_key, "formats": sorted(set(formats)), "preset": preset},
+        {
+            "render_key": render_key,
+            "formats": sorted(set(formats)),
+            "preset": preset,
+            "max_short_side": limits.max_short_side,
+        },
     )
     return list(b.steps.values())

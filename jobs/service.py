@@ -9,13 +9,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import ledger
+from billing.plans import PlanLimits, limits_for
 from core.db import after_commit
 from core.errors import NotFound
 from core.events import get_bus
 from core.logging import get_logger
-from core.models import Job, JobStatus, JobStep, StepStatus, Usage, utcnow
+from core.models import Job, JobStatus, JobStep, StepStatus, Usage, User, utcnow
 from core.production import ProductionOptions
 from core.script import Script
+from core.settings import get_settings
 from jobs import broker, webhooks
 from jobs.plan import StepSpec, plan_export, plan_job
 from jobs.progress import snapshot
@@ -77,11 +79,22 @@ async def create_job(
     held = await ledger.hold(session, user_id, credits, job_id=job.id)
     job.hold_id = held.id
     specs: list[StepSpec] = plan_job(
-        script, options, portrait_key=portrait_key, engines=engines, voice_reference=voice_reference
+        script,
+        options,
+        portrait_key=portrait_key,
+        engines=engines,
+        voice_reference=voice_reference,
+        limits=await plan_limits(session, user_id),
     )
     await _start(session, job, specs)
     log.info("job.created", job_id=job.id, steps=len(specs), credits=credits)
     return job
+
+
+async def plan_limits(session: AsyncSession, user_id: str) -> PlanLimits:
+    """What the person's plan allows: resolution cap and watermark."""
+    user = await session.get(User, user_id)
+    return limits_for(user.plan if user else "free", get_settings())
 
 
 async def create_export_job(
@@ -99,7 +112,8 @@ async def create_export_job(
     session.add(job)
     await session.flush()
     preset = str(source.options.get("preset", "fast"))
-    await _start(session, job, plan_export(source.output["render_key"], formats, preset))
+    limits = await plan_limits(session, user_id)
+    await _start(session, job, plan_export(source.output["render_key"], formats, preset, limits))
     return job
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from billing.plans import capped
 from core.errors import InvalidInput
 from core.script import segment_seconds
 from core.settings import EMBEDDED, Settings
@@ -23,7 +24,7 @@ from gpu.schemas import (
     TTSRequest,
 )
 from media import captions as media_captions
-from media.export import EXPORT_PRESETS, export_formats, thumbnail
+from media.export import EXPORT_PRESETS, PREVIEW, export_formats, thumbnail
 from media.render import render
 from media.spec import Canvas, Clip, RenderSpec, Word
 
@@ -211,18 +212,38 @@ async def run_render(ctx: StepContext) -> dict[str, Any]:
     )
     srt = ctx.dep_file("captions", "captions.srt")
     (ctx.scratch / "captions.srt").write_bytes(srt.read_bytes())
-    return {"duration_s": result.duration_s, "width": result.width, "height": result.height}
+    return {
+        "duration_s": result.duration_s,
+        "width": result.width,
+        "height": result.height,
+        "caption_band": list(result.caption_band) if result.caption_band else None,
+    }
 
 
 async def run_export(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     master = ctx.storage.artifact_file(p["render_key"], "video.mp4")
-    targets = [EXPORT_PRESETS[name] for name in p["formats"]]
+    short = p.get("max_short_side", 2160)
+    targets = [
+        replace(t, width=w, height=h)
+        for t in (EXPORT_PRESETS[name] for name in p["formats"])
+        for w, h in [capped(t.width, t.height, short)]
+    ]
+    band = ctx.storage.artifact_meta(p["render_key"]).get("caption_band")
+    # One decode of the master feeds every format and the animated preview.
     outputs = await asyncio.to_thread(
-        export_formats, master, targets, ctx.scratch, preset=p["preset"], on_progress=ctx.progress
+        export_formats,
+        master,
+        targets,
+        ctx.scratch,
+        preset=p["preset"],
+        on_progress=ctx.progress,
+        caption_band=tuple(band) if band else None,
+        preview=ctx.scratch / "preview.webp",
     )
+    preview = outputs.pop(PREVIEW)
     await asyncio.to_thread(thumbnail, master, ctx.scratch / "thumbnail.jpg")
-    return {"formats": sorted(outputs)}
+    return {"formats": sorted(outputs), "preview": preview.name}
 
 
 HANDLERS: dict[str, Callable[[StepContext], Awaitable[dict[str, Any]]]] = {

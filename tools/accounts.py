@@ -6,14 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import ledger
-from core.models import User
+from core.models import Plan, User
 from core.settings import Settings
 
 
 async def ensure_local_user(session: AsyncSession, settings: Settings) -> User:
     user = await session.scalar(select(User).where(User.email == settings.local_user_email))
     if user is None:
-        user = User(email=settings.local_user_email, name="Local creator")
+        # The person running their own studio is its operator: no free-plan mark or cap.
+        user = User(email=settings.local_user_email, name="Local creator", plan=Plan.business.value)
         session.add(user)
         await session.flush()
         if settings.starting_credits:

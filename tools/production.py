@@ -25,6 +25,7 @@ from core.script import (
 )
 from jobs import service
 from jobs.plan import plan_job
+from jobs.service import plan_limits
 from tools.assets import portrait_for, voice_reference
 from tools.context import ToolContext
 from tools.drafting import MAX_SCRIPT_CHARS, current_draft
@@ -98,6 +99,7 @@ async def _already_made(
         portrait_key=portrait,
         engines=ctx.settings.gpu_engines,
         voice_reference=reference,
+        limits=await plan_limits(ctx.session, ctx.user_id),
     )
     gpu = [s for s in steps if s.queue == "gpu"]
     done = set(

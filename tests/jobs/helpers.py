@@ -26,9 +26,10 @@ SHORT_SCRIPT = (
 )
 
 
-async def make_user(settings: Settings, credits: int = 200) -> str:
+async def make_user(settings: Settings, credits: int = 200, plan: str = "starter") -> str:
+    """A paying (starter) account unless `plan` says otherwise: full 1080p, no watermark."""
     async with get_database(settings.resolved_database_url).session() as s:
-        user = User(email=f"{uuid.uuid4().hex}@example.com")
+        user = User(email=f"{uuid.uuid4().hex}@example.com", plan=plan)
         s.add(user)
         await s.flush()
         await ledger.grant(s, user.id, credits)

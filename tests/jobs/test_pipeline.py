@@ -127,3 +127,24 @@ async def test_another_users_job_cannot_be_cancelled(sqlite_stack: Stack) -> Non
     async with get_database().session() as s:
         with pytest.raises(NotFound):
             await cancel_job(s, started.job_id, user_id=stranger)
+
+
+async def test_a_free_account_gets_a_marked_720p_video(sqlite_stack: Stack) -> None:
+    """The free plan's limits reach the picture: 720p at most, and the studio's mark."""
+    settings = sqlite_stack.settings
+    free = await make_user(settings, plan="free")
+    paid = await make_user(settings, plan="starter")
+    frames, marks = {}, {}
+    for user in (free, paid):
+        started = await submit(settings, user, "[TALKING] Hello there.")
+        with JobWorker(settings):
+            job = await wait_for(settings, started.job_id)
+        assert job.status == "succeeded", job.error
+        storage = get_storage(settings.storage_dir)
+        video = storage.artifact_file(job.output["render_key"], "video.mp4")
+        info = probe(video)
+        frames[user] = (info.width, info.height)
+        render = next(s for s in await steps_of(settings, started.job_id) if s.kind == "render")
+        marks[user] = render.params.get("watermark")
+    assert frames == {free: (720, 1280), paid: (1080, 1920)}
+    assert marks == {free: "Skyie Studio", paid: None}
