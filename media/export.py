@@ -210,14 +210,25 @@ def build_export_args(
 ) -> list[str]:
     """ffmpeg arguments decoding `master` once and writing one MP4 per target to `outputs`,
     plus the animated preview (path, "webp" or "gif") when asked for."""
-    branches = len(targets) + (preview is not None)
-    labels = "".join(f"[in{n}]" for n in range(branches))
-    chains = [f"[0:v]split={branches}{labels}"]
+    # A target the master already is (same size, H.264, nothing to draw) is the master: its
+    # picture is copied, not decoded and encoded again.
+    copied = {
+        n
+        for n, t in enumerate(targets)
+        if (t.width, t.height) == (info.width, info.height)
+        and info.video_codec == "h264"
+        and watermark is None
+    }
+    encoded = [n for n in range(len(targets)) if n not in copied]
+    branches = len(encoded) + (preview is not None)
+    labels = "".join(f"[in{n}]" for n in [*encoded, len(targets)][:branches])
+    chains = [f"[0:v]split={branches}{labels}"] if branches else []
     logo = logo_input_args(watermark)
     if logo:
-        names = "".join(f"[logo{n}]" for n in range(len(targets)))
-        chains.append(f"[1:v]split={len(targets)}{names}")
-    for n, target in enumerate(targets):
+        names = "".join(f"[logo{n}]" for n in encoded)
+        chains.append(f"[1:v]split={len(encoded)}{names}")
+    for n in encoded:
+        target = targets[n]
         framing = frame_target(target, info.width, info.height, caption_band)
         chains += _branch(n, target, framing)
         last = f"f{n}"
@@ -245,10 +256,14 @@ def build_export_args(
     else:
         audio = ["-map", "0:a:0", "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE)]
     args = ["-y", *encoder.input_args, "-i", str(master.resolve()), *logo]
-    args += ["-filter_complex", ";".join(chains)]
+    if chains:
+        args += ["-filter_complex", ";".join(chains)]
     for n, out in enumerate(outputs):
         # Output options apply per output file, so each encoder gets the full set.
-        args += ["-map", f"[v{n}]", *encoder.output_args(preset), *audio]
+        if n in copied:
+            args += ["-map", "0:v:0", "-c:v", "copy", *audio]
+        else:
+            args += ["-map", f"[v{n}]", *encoder.output_args(preset), *audio]
         args += ["-movflags", "+faststart", "-f", "mp4", str(out.resolve())]
     if preview is not None:
         args += preview_output_args("pv", preview[1], preview[0])

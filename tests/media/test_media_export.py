@@ -464,3 +464,19 @@ def test_broken_hardware_encoder_falls_back_to_libx264(
     info = probe(out)
     assert (info.video_codec, info.width, info.height) == ("h264", TALL.width, TALL.height)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tall.mp4"]
+
+
+def test_a_target_the_master_already_is_copied_not_reencoded(master: Path, tmp_path: Path) -> None:
+    info = probe(master)
+    same = ExportTarget("same", info.width, info.height)
+    other = ExportTarget("other", 64, 64)
+    outputs = export_formats(master, [same, other], tmp_path)
+
+    def picture_md5(path: Path) -> str:
+        cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy"]
+        return subprocess.run(
+            [*cmd, "-f", "md5", "-"], check=True, capture_output=True
+        ).stdout.decode()
+
+    assert picture_md5(outputs["same"]) == picture_md5(master), "the same packets, untouched"
+    assert (probe(outputs["other"]).width, probe(outputs["other"]).height) == (64, 64)
