@@ -24,9 +24,10 @@ UNLIMITED = PlanLimits(max_short_side=2160)
 
 def limits_for(plan: str, settings: Settings) -> PlanLimits:
     """The limits of `plan`; an unknown plan gets the free plan's."""
-    short = _MAX_SHORT_SIDE.get(plan, _MAX_SHORT_SIDE["free"])
-    mark = settings.free_watermark.strip() if plan not in _MAX_SHORT_SIDE or plan == "free" else ""
-    return PlanLimits(max_short_side=short, watermark=mark or None)
+    if plan not in _MAX_SHORT_SIDE:
+        plan = "free"
+    mark = settings.free_watermark.strip() if plan == "free" else ""
+    return PlanLimits(max_short_side=_MAX_SHORT_SIDE[plan], watermark=mark or None)
 
 
 def capped(width: int, height: int, max_short_side: int) -> tuple[int, int]:

@@ -224,11 +224,11 @@ async def run_export(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     master = ctx.storage.artifact_file(p["render_key"], "video.mp4")
     short = p.get("max_short_side", 2160)
-    targets = [
-        replace(t, width=w, height=h)
-        for t in (EXPORT_PRESETS[name] for name in p["formats"])
-        for w, h in [capped(t.width, t.height, short)]
-    ]
+    targets = []
+    for name in p["formats"]:
+        target = EXPORT_PRESETS[name]
+        width, height = capped(target.width, target.height, short)
+        targets.append(replace(target, width=width, height=height))
     band = ctx.storage.artifact_meta(p["render_key"]).get("caption_band")
     # One decode of the master feeds every format and the animated preview.
     outputs = await asyncio.to_thread(

@@ -21,7 +21,8 @@ from media.encoders import (
     video_encoder,
 )
 from media.ffmpeg import MediaError, MediaInfo, probe, run_ffmpeg
-from media.render import AUDIO_BITRATE, SAMPLE_RATE
+from media.graph import AUDIO_BITRATE, SAMPLE_RATE
+from media.pictures import blurred_fill
 from media.watermark import Watermark, logo_input_args, watermark_chains
 
 
@@ -58,10 +59,6 @@ PREVIEW = "preview"
 # because "TikTok.mp4" and "tiktok.mp4" are the same file on macOS and Windows.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _MIN_SIDE, _MAX_SIDE = 16, 8192
-# The blurred background is built at about 1/10 of the target size: blurring a few thousand
-# pixels and scaling up is far cheaper than a wide blur at full resolution, and looks the same.
-_BG_SHRINK = 10
-_BG_SIGMA = 4.0
 # Same colour handling as render.py: everything is converted to BT.709 limited range.
 _TO_709 = "out_color_matrix=bt709:out_range=tv"
 _TAG_709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
@@ -69,10 +66,6 @@ _TAG_709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=
 # than that off the sides would cut words, so such a target is padded instead.
 _CAPTION_SIDE_CUT = 0.14
 _PREVIEW_S, _PREVIEW_WIDTH, _PREVIEW_FPS = 3.0, 320, 12
-
-
-def _even(value: int) -> int:
-    return max(2, value - value % 2)
 
 
 def _validate_targets(targets: Sequence[ExportTarget]) -> None:
@@ -174,11 +167,9 @@ def _branch(n: int, target: ExportTarget, framing: Framing) -> list[str]:
             f"[in{n}]scale={sw}:{sh}:flags=bicubic:{_TO_709},"
             f"crop={w}:{h}:{x}:{y},setsar=1,format=yuv420p[f{n}]"
         ]
-    bw, bh = _even(max(8, w // _BG_SHRINK)), _even(max(8, h // _BG_SHRINK))
     return [
         f"[in{n}]split=2[fg{n}][bg{n}]",
-        f"[bg{n}]scale={bw}:{bh}:force_original_aspect_ratio=increase:flags=area:{_TO_709},"
-        f"crop={bw}:{bh},gblur=sigma={_BG_SIGMA},scale={w}:{h}:flags=bicubic,setsar=1[bgs{n}]",
+        blurred_fill(f"bg{n}", f"bgs{n}", w, h),
         f"[fg{n}]scale={sw}:{sh}:flags=bicubic:{_TO_709},setsar=1[fgs{n}]",
         f"[bgs{n}][fgs{n}]overlay=x={x}:y={y}:format=yuv420,format=yuv420p[f{n}]",
     ]

@@ -10,7 +10,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 ProgressCallback = Callable[[float], None]
@@ -269,14 +269,24 @@ def parse_probe_output(path: Path, output: str) -> MediaInfo:
 
 
 def probe(path: Path | str) -> MediaInfo:
-    """Describe a media file; raises MediaError naming the file if it is missing or not media."""
+    """Describe a media file; raises MediaError naming the file if it is missing or not media.
+
+    Answers are remembered per file version (size and modification time), since one render
+    asks about the same clips, voices and pictures several times.
+    """
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    if path.stat().st_size == 0:
+    stat = path.stat()
+    if stat.st_size == 0:
         raise MediaError(f"{path}: file is empty (0 bytes)")
+    return replace(_probe(path.resolve(), stat.st_size, stat.st_mtime_ns), path=path)
+
+
+@lru_cache(maxsize=512)
+def _probe(path: Path, size: int, mtime_ns: int) -> MediaInfo:
     # An absolute path keeps a name like "clip:1.mp4" from being read as a protocol.
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path.resolve())]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
     try:
         done = subprocess.run(
             cmd,
@@ -294,7 +304,7 @@ def probe(path: Path | str) -> MediaInfo:
     if info.duration_s == 0.0 and not info.is_still_image:
         # Raw streams carry no duration in their header; decoding them is the only way to know.
         measured = run_ffmpeg(
-            ["-i", str(path.resolve()), "-f", "null", "-"], what=f"{path}: measuring duration"
+            ["-i", str(path), "-f", "null", "-"], what=f"{path}: measuring duration"
         )
         info = replace(info, duration_s=measured)
     return info

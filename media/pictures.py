@@ -18,7 +18,7 @@ from media.spec import Canvas, Clip, host_box
 
 # Every source is converted to BT.709 limited range (what players assume for HD, and what the
 # caption colours are drawn in), so stills and videos of any origin keep their colours.
-_TO_709 = "flags=bicubic:out_color_matrix=bt709:out_range=tv"
+_TO_709 = "out_color_matrix=bt709:out_range=tv"
 # Crop-to-fill keeps at least this share of the source's picture; below it (a landscape phone
 # clip on a vertical canvas) the whole picture is shown over a blurred copy of itself instead.
 _MIN_KEPT_BY_CROP = 0.6
@@ -38,22 +38,30 @@ def fit_mode(info: MediaInfo, width: int, height: int, wanted: str) -> Literal["
     return "crop" if min(source / frame, frame / source) >= _MIN_KEPT_BY_CROP else "pad"
 
 
+def blurred_fill(source: str, out: str, width: int, height: int) -> str:
+    """A chain filling width x height with a blurred, cover-scaled copy of `source`: the
+    backdrop a picture of another shape is shown whole over, instead of black bars."""
+    bw = max(8, width // _BLUR_SHRINK) // 2 * 2
+    bh = max(8, height // _BLUR_SHRINK) // 2 * 2
+    return (
+        f"[{source}]scale={bw}:{bh}:force_original_aspect_ratio=increase:flags=area:{_TO_709},"
+        f"crop={bw}:{bh},gblur=sigma={_BLUR_SIGMA},scale={width}:{height}:flags=bicubic,"
+        f"setsar=1[{out}]"
+    )
+
+
 def fit_chains(source: str, out: str, width: int, height: int, mode: str) -> list[str]:
     """Chains turning stream `source` into `out`: width x height, yuv420p, BT.709."""
     if mode == "crop":
         return [
-            f"[{source}]scale={width}:{height}:force_original_aspect_ratio=increase:{_TO_709},"
-            f"crop={width}:{height},setsar=1,format=yuv420p[{out}]"
+            f"[{source}]scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic"
+            f":{_TO_709},crop={width}:{height},setsar=1,format=yuv420p[{out}]"
         ]
-    bw = max(8, width // _BLUR_SHRINK) // 2 * 2
-    bh = max(8, height // _BLUR_SHRINK) // 2 * 2
     return [
         f"[{source}]split=2[{out}fg][{out}bg]",
-        f"[{out}bg]scale={bw}:{bh}:force_original_aspect_ratio=increase:{_TO_709},"
-        f"crop={bw}:{bh},gblur=sigma={_BLUR_SIGMA},scale={width}:{height}:flags=bicubic,"
-        f"setsar=1[{out}bgs]",
+        blurred_fill(f"{out}bg", f"{out}bgs", width, height),
         f"[{out}fg]scale={width}:{height}:force_original_aspect_ratio=decrease"
-        f":force_divisible_by=2:{_TO_709},setsar=1[{out}fgs]",
+        f":force_divisible_by=2:flags=bicubic:{_TO_709},setsar=1[{out}fgs]",
         # Even offsets keep the picture aligned with the half-resolution chroma planes.
         f"[{out}bgs][{out}fgs]overlay=x=trunc((W-w)/4)*2:y=trunc((H-h)/4)*2:format=yuv420,"
         f"format=yuv420p[{out}]",

@@ -47,7 +47,8 @@ def test_a_background_needs_someone_to_stand_in_front_of_it() -> None:
     broll_only = parse_script("[BROLL: waves | 3s]")
     planned = plan_job(broll_only, ProductionOptions(background=True), portrait_key="p")
     assert "background" not in {s.name for s in planned}
-    assert "background" not in str(quote_production(broll_only, ProductionOptions(background=True)))
+    quote = quote_production(broll_only, ProductionOptions(background=True))
+    assert [i.label for i in quote.items] == ["1. b-roll, 3.0s", "music bed"]
 
 
 def test_voice_engine_reaches_tts_and_its_key() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from media import ffmpeg as ffmpeg_module
 from media.ffmpeg import MediaError, ffmpeg_exe, parse_probe_output, probe, run_ffmpeg
@@ -157,3 +159,14 @@ def test_skyie_ffmpeg_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ffmpeg_exe()
     monkeypatch.setenv("SKYIE_FFMPEG", real)
     assert ffmpeg_exe() == real
+
+
+def test_probe_answers_for_the_file_as_it_is_now(tmp_path: Path) -> None:
+    """Answers are remembered per file version: a file written again is probed again."""
+    path = tmp_path / "changing.png"
+    Image.new("RGB", (40, 20)).save(path)
+    assert (probe(path).width, probe(path).height) == (40, 20)
+    Image.new("RGB", (64, 48)).save(path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert (probe(path).width, probe(path).height) == (64, 48)
+    assert probe(str(path)).path == Path(str(path))
