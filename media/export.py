@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -22,7 +23,7 @@ from media.encoders import (
 )
 from media.ffmpeg import MediaError, MediaInfo, probe, run_ffmpeg
 from media.graph import AUDIO_BITRATE, SAMPLE_RATE
-from media.pictures import blurred_fill
+from media.pictures import blurred_fill, over_blurred_fill
 from media.watermark import Watermark, logo_input_args, watermark_chains
 
 
@@ -66,6 +67,9 @@ _TAG_709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=
 # than that off the sides would cut words, so such a target is padded instead.
 _CAPTION_SIDE_CUT = 0.14
 _PREVIEW_S, _PREVIEW_WIDTH, _PREVIEW_FPS = 3.0, 320, 12
+# How much coarser the encoder may quantise a padded target's blurred strips (x264's region
+# of interest offset, a fraction of its QP range: 0.1 is about +2.5 QP).
+_BACKDROP_QOFFSET = 0.1
 
 
 def _validate_targets(targets: Sequence[ExportTarget]) -> None:
@@ -158,21 +162,67 @@ def _pad(w: int, h: int, mw: int, mh: int, band: tuple[int, int] | None) -> Fram
     return Framing("pad", (fw, fh), (x, y), _scaled_band(band, fh / mh, y))
 
 
-def _branch(n: int, target: ExportTarget, framing: Framing) -> list[str]:
-    """Filter chains turning split branch [in{n}] into [f{n}], yuv420p at the target's size."""
+def _branch(
+    n: int,
+    target: ExportTarget,
+    framing: Framing,
+    source: str,
+    master_width: int,
+    feed: str | None = None,
+) -> list[str]:
+    """Filter chains turning `source` into [f{n}], yuv420p at the target's size. A pad branch
+    also hands its scaled picture on as `feed`, for a smaller pad target to scale from."""
     w, h = target.width, target.height
     (sw, sh), (x, y) = framing.scaled, framing.offset
     if framing.fit == "crop":
         return [
-            f"[in{n}]scale={sw}:{sh}:flags=bicubic:{_TO_709},"
-            f"crop={w}:{h}:{x}:{y},setsar=1,format=yuv420p[f{n}]"
+            f"[{source}]scale={sw}:{sh}:flags=bicubic:{_TO_709},setsar=1,"
+            f"crop={w}:{h}:{x}:{y},format=yuv420p[f{n}]"
         ]
+    # The whole picture, shrunk (area averaging: as sharp as bicubic at these ratios, and
+    # cheaper) or enlarged, then set between strips of its own blur.
+    flags = "area" if sw <= master_width else "bicubic"
+    scale = f"[{source}]scale={sw}:{sh}:flags={flags}:{_TO_709},setsar=1"
+    chains = [f"{scale},split=2[fgs{n}][{feed}]" if feed else f"{scale}[fgs{n}]"]
+    strips = _backdrop_strips(w, h, sw, sh, x, y)
+    if strips is None:
+        return chains + over_blurred_fill(f"fgs{n}", f"f{n}", w, h, str(x), str(y))
+    if len(strips) < 2:  # the picture fills the frame, or all but a sliver: stretch it
+        return [*chains, f"[fgs{n}]scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p[f{n}]"]
+    # A picture spanning the frame one way is placed by stacking: the blur's strips and the
+    # picture are copied side by side, cheaper than copying the blur and drawing over it.
+    stack = "hstack" if sh == h else "vstack"
+    (ax, ay, aw, ah), (bx, by, bw, bh) = strips
+    # The strips are a blur of what the picture already shows: bits spent there are wasted,
+    # so the encoder is asked to spend fewer (x264 honours these regions; others ignore them).
+    roi = "".join(
+        f",addroi=x={rx}:y={ry}:w={rw}:h={rh}:qoffset={_BACKDROP_QOFFSET}"
+        for rx, ry, rw, rh in strips
+    )
     return [
-        f"[in{n}]split=2[fg{n}][bg{n}]",
-        blurred_fill(f"bg{n}", f"bgs{n}", w, h),
-        f"[fg{n}]scale={sw}:{sh}:flags=bicubic:{_TO_709},setsar=1[fgs{n}]",
-        f"[bgs{n}][fgs{n}]overlay=x={x}:y={y}:format=yuv420,format=yuv420p[f{n}]",
+        *chains,
+        f"[fgs{n}]split=2[fg{n}][fb{n}]",
+        blurred_fill(f"fb{n}", f"bg{n}", w, h),
+        f"[bg{n}]split=2[bga{n}][bgb{n}]",
+        f"[bga{n}]crop={aw}:{ah}:{ax}:{ay}[sa{n}]",
+        f"[bgb{n}]crop={bw}:{bh}:{bx}:{by}[sb{n}]",
+        f"[sa{n}][fg{n}][sb{n}]{stack}=inputs=3,format=yuv420p{roi}[f{n}]",
     ]
+
+
+def _backdrop_strips(
+    w: int, h: int, sw: int, sh: int, x: int, y: int
+) -> list[tuple[int, int, int, int]] | None:
+    """The parts of a w x h frame around a sw x sh picture at (x, y), as (x, y, w, h)
+    rectangles: left and right, or top and bottom, empty ones left out. None when the
+    picture spans the frame neither way."""
+    if sh == h:
+        rects = [(0, 0, x, h), (x + sw, 0, w - x - sw, h)]
+    elif sw == w:
+        rects = [(0, 0, w, y), (0, y + sh, w, h - y - sh)]
+    else:
+        return None
+    return [r for r in rects if r[2] > 0 and r[3] > 0]
 
 
 def _preview_target(path: Path) -> tuple[Path, Literal["webp", "gif"]]:
@@ -211,17 +261,29 @@ def build_export_args(
         and watermark is None
     }
     encoded = [n for n in range(len(targets)) if n not in copied]
-    branches = len(encoded) + (preview is not None)
-    labels = "".join(f"[in{n}]" for n in [*encoded, len(targets)][:branches])
+    framings = {n: frame_target(targets[n], info.width, info.height, caption_band) for n in encoded}
+    # Pad targets show the whole picture, only at different sizes: the largest is scaled from
+    # the master, and each smaller one from the one before it (fewer pixels to read).
+    pads = sorted(
+        (n for n in encoded if framings[n].fit == "pad"),
+        key=lambda n: framings[n].scaled[0] * framings[n].scaled[1],
+        reverse=True,
+    )
+    sources = {n: f"in{n}" for n in encoded}
+    feeds: dict[int, str] = {}
+    for bigger, smaller in itertools.pairwise(pads):
+        feeds[bigger] = sources[smaller] = f"feed{smaller}"
+    from_master = [n for n in encoded if sources[n] == f"in{n}"]
+    branches = len(from_master) + (preview is not None)
+    labels = "".join(f"[in{n}]" for n in [*from_master, len(targets)][:branches])
     chains = [f"[0:v]split={branches}{labels}"] if branches else []
     logo = logo_input_args(watermark)
     if logo:
         names = "".join(f"[logo{n}]" for n in encoded)
         chains.append(f"[1:v]split={len(encoded)}{names}")
     for n in encoded:
-        target = targets[n]
-        framing = frame_target(target, info.width, info.height, caption_band)
-        chains += _branch(n, target, framing)
+        target, framing = targets[n], framings[n]
+        chains += _branch(n, target, framing, sources[n], info.width, feeds.get(n))
         last = f"f{n}"
         if watermark is not None:
             chains += watermark_chains(

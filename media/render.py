@@ -107,25 +107,57 @@ def _validate(spec: RenderSpec) -> None:
 def _join(
     graph: Graph, labels: list[str], clips: Sequence[Clip], slots: Sequence[Slot], fps: int
 ) -> str:
-    """One picture stream from the clips' pictures: cuts concatenate, transitions overlap."""
-    overlaps = transition_frames(clips, slots, fps)
-    joined = labels[0]
-    for n in range(1, len(labels)):
-        out = f"j{n}"
-        if overlaps[n] == 0:
-            # concat's output clock is microseconds; xfade needs both inputs on the frame clock.
-            graph.chains.append(f"[{joined}][{labels[n]}]concat=n=2:v=1:a=0,{on_clock(fps)}[{out}]")
+    """One picture stream from the clips' pictures: cuts concatenate, transitions overlap.
+
+    xfade works in 4:4:4 only, so a stream passed through it whole would be converted there and
+    back on every frame (a quarter of the render's time for three crossfades). Each picture is
+    split instead: only the frames that overlap go through xfade; the rest are concatenated
+    untouched.
+    """
+    overlaps = [*transition_frames(clips, slots, fps), 0]
+    pieces: list[str] = []
+    tails: list[str | None] = []
+    for n, (label, slot) in enumerate(zip(labels, slots, strict=True)):
+        head, tail = overlaps[n], overlaps[n + 1]
+        # Frames [0, head) blend with the previous clip's tail; [frames, frames + tail) run on
+        # into the next clip's head. Both are 0 for cuts.
+        spans = {
+            "head": (0, head),
+            "body": (head, slot.frames),
+            "tail": (slot.frames, slot.frames + tail),
+        }
+        parts = {name: span for name, span in spans.items() if span[1] > span[0]}
+        if len(parts) == 1:
+            segments = {"body": label}
         else:
-            # The stream so far runs `overlaps[n]` frames past this clip's start; xfade blends
-            # those frames into this clip's first ones, so every clip still starts on time.
+            segments = {name: f"{label}{name}" for name in parts}
+            graph.chains.append(
+                f"[{label}]split={len(parts)}" + "".join(f"[{s}in]" for s in segments.values())
+            )
+            for name, (start, end) in parts.items():
+                graph.chains.append(
+                    f"[{segments[name]}in]trim=start_frame={start}:end_frame={end},"
+                    f"setpts=PTS-STARTPTS[{segments[name]}]"
+                )
+        if head:
+            previous = tails[n - 1]
+            assert previous is not None
             kind = _XFADE[clips[n].transition]
             graph.chains.append(
-                f"[{joined}][{labels[n]}]xfade=transition={kind}"
-                f":duration={overlaps[n] / fps:.6f}:offset={slots[n].start_frame / fps:.6f}"
-                f"[{out}]"
+                f"[{previous}][{segments['head']}]xfade=transition={kind}"
+                f":duration={head / fps:.6f}:offset=0,format=yuv420p[x{n}]"
             )
-        joined = out
-    return joined
+            pieces.append(f"x{n}")
+        pieces.append(segments["body"])
+        tails.append(segments.get("tail"))
+    if len(pieces) == 1:
+        return pieces[0]
+    # concat's output clock is microseconds; put the joined stream back on the frame clock.
+    graph.chains.append(
+        "".join(f"[{p}]" for p in pieces)
+        + f"concat=n={len(pieces)}:v=1:a=0,{on_clock(fps)}[joined]"
+    )
+    return "joined"
 
 
 def _soundtrack(
