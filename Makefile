@@ -10,7 +10,7 @@ BRIEF  ?= A 30-second vertical video about three ways to save energy at home, wi
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ml]'
 	touch $(STAMP)
 
 venv: $(STAMP)

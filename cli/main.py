@@ -211,6 +211,35 @@ def bench_render(
         print(line, flush=True)
 
 
+@bench_app.command("gpu-cost")
+def bench_gpu_cost(
+    days: int = typer.Option(30, "--days", min=1, max=365, help="Days of use to simulate."),
+    jobs_per_day: float = typer.Option(
+        100, "--jobs-per-day", min=1, max=10_000, help="Videos ordered per day, on average."
+    ),
+    pod_boot_s: float = typer.Option(
+        40, "--pod-boot-s", min=0, max=1800, help="Seconds a stopped pod takes to resume."
+    ),
+    price: float = typer.Option(2.69, "--price", min=0.01, help="Dollars per GPU-hour."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the simulated arrivals."),
+) -> None:
+    """Simulate a month of use under our pod policy and three naive ones; print GPU dollars per
+    finished video minute and the p95 wait of each. Ends with `cost/inference = X.XX`."""
+    from cli.bench_gpu_cost import run_gpu_cost_bench
+
+    console = Console(stderr=True)
+    lines = run_gpu_cost_bench(
+        lambda line: console.print(f"[dim]{line}[/]"),
+        days=days,
+        jobs_per_day=jobs_per_day,
+        pod_boot_s=pod_boot_s,
+        price_per_h=price,
+        seed=seed,
+    )
+    for line in lines:
+        print(line, flush=True)
+
+
 def main() -> None:
     sys.exit(app())
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from gpu.engines.cache import ModelCache
 from gpu.schemas import WordTiming
 
 ProgressFn = Callable[[float], None]
@@ -65,3 +66,19 @@ def require_input(inputs: Mapping[str, Path], name: str) -> Path:
     if path is None:
         raise EngineError(f"missing input file for '{name}'")
     return path
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the real engines need from the server's settings. Each engine module turns it into
+    registry slots: a working engine, or None with the reason (weights not found, a package
+    missing, no API token) for /health to show."""
+
+    models_dir: Path  # weights live in subfolders named after each model (SKYIE_MODELS_DIR)
+    cache: ModelCache  # shared VRAM budget: every model is loaded through it
+    device: str = "cuda"  # "cpu" in tests
+    dtype: str = "bfloat16"  # "float32" on a CPU
+    hf_token: str | None = None  # Hugging Face Inference API (FLUX key frames)
+    hf_base_url: str = "https://router.huggingface.co/hf-inference/models"
+    fish_speech_python: Path | None = None  # the interpreter of Fish Speech's own virtualenv
+    liveportrait_dir: Path | None = None  # the LivePortrait checkout on the GPU image

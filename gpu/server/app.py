@@ -21,11 +21,13 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from gpu.engines.base import EngineConfig
+from gpu.engines.cache import ModelCache
 from gpu.engines.registry import EngineRegistry, EngineUnavailable, UnknownVariant
 from gpu.schemas import REQUEST_TYPES, FileInfo, Health, InferKind, TaskCreated, TaskInfo
-from gpu.server.files import FileNotFound, FileStore, StoredFile
+from gpu.server.files import FileNotFound, FileStore, StoredFile, UnsupportedFile, sniff_type
 from gpu.server.settings import GpuServerSettings
-from gpu.server.tasks import TaskManager, TaskNotFound
+from gpu.server.tasks import QueueFull, TaskManager, TaskNotFound
 
 # Set on 503s that mean "this server has no such engine" rather than "try again later".
 ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
@@ -38,6 +40,7 @@ class ServerState:
     registry: EngineRegistry
     files: FileStore
     tasks: TaskManager
+    cache: ModelCache
 
 
 class UploadTooLarge(Exception):
@@ -49,13 +52,35 @@ def create_app(settings: GpuServerSettings | None = None) -> FastAPI:
     settings = settings or GpuServerSettings()
     workdir = settings.workdir or Path(tempfile.mkdtemp(prefix="skyie-gpu-"))
     files = FileStore(workdir / "files", settings.file_ttl_s)
+    cache = ModelCache(settings.vram_gb, settings.idle_unload_s)
+    config = None
+    if "gpu" in {name.strip() for name in settings.engines.split(",")}:
+        device = settings.resolved_device()
+        config = EngineConfig(
+            models_dir=settings.models_dir,
+            cache=cache,
+            device=device,
+            dtype="bfloat16" if device == "cuda" else "float32",
+            hf_token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+            fish_speech_python=settings.fish_speech_python,
+            liveportrait_dir=settings.liveportrait_dir,
+        )
     state = ServerState(
         settings=settings,
-        registry=EngineRegistry(settings.engines),
+        registry=EngineRegistry(settings.engines, config),
         files=files,
         tasks=TaskManager(
-            files, workdir / "tasks", settings.effective_concurrency(), settings.task_ttl_s
+            files,
+            workdir / "tasks",
+            settings.effective_concurrency(),
+            settings.task_ttl_s,
+            max_queued=settings.max_queued,
+            max_group_wait_s=settings.max_group_wait_s,
+            is_loaded=cache.is_loaded,
+            on_out_of_memory=cache.unload_all,
+            housekeeping=cache.sweep,
         ),
+        cache=cache,
     )
 
     @asynccontextmanager
@@ -115,7 +140,14 @@ def _routes(state: ServerState) -> APIRouter:
             raise HTTPException(422, str(exc)) from None
         inputs = _pin_inputs(state, body)
         try:
-            task = state.tasks.submit(infer_kind, body, engine, inputs)
+            task = state.tasks.submit(
+                infer_kind, body, engine, inputs, state.registry.model(infer_kind)
+            )
+        except QueueFull as exc:
+            state.files.unpin(list(inputs.values()))
+            raise HTTPException(
+                503, str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+            ) from None
         except BaseException:
             state.files.unpin(list(inputs.values()))
             raise
@@ -141,10 +173,15 @@ def _routes(state: ServerState) -> APIRouter:
             file_id, path = state.files.new_path(_safe_suffix(item.filename))
             try:
                 await run_in_threadpool(_copy_limited, item.file, path, limit)
+                # Engines read media only: the content must be a picture, a sound or a video
+                # whatever the upload claims, so nothing else ever reaches a decoder.
+                content_type = sniff_type(path)
             except UploadTooLarge:
                 path.unlink(missing_ok=True)
                 raise _too_large(state) from None
-            content_type = item.content_type
+            except UnsupportedFile as exc:
+                path.unlink(missing_ok=True)
+                raise HTTPException(415, str(exc)) from None
         return state.files.add(file_id, path, content_type).info()
 
     @router.get("/files/{file_id}")

@@ -114,3 +114,49 @@ class FileStore:
                 del self._files[stored.id]
         for stored in old:
             stored.path.unlink(missing_ok=True)
+
+
+class UnsupportedFile(ValueError):
+    """An upload that is not a picture, a sound or a video the engines can read."""
+
+
+# Leading bytes of the media the engines accept: (offset, signature, content type).
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"BM", "image/bmp"),
+    (0, b"fLaC", "audio/flac"),
+    (0, b"OggS", "audio/ogg"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"\x1a\x45\xdf\xa3", "video/webm"),  # Matroska / WebM
+)
+_RIFF = {b"WAVE": "audio/wav", b"WEBP": "image/webp", b"AVI ": "video/x-msvideo"}
+# ISO base media (MP4, MOV, M4A): "ftyp" at offset 4, then the brand.
+_AUDIO_BRANDS = (b"M4A ", b"M4B ")
+
+
+def sniff_type(path: Path) -> str:
+    """The content type of a media file judged by its leading bytes (never by its name), or
+    UnsupportedFile saying what was expected."""
+    with path.open("rb") as source:
+        head = source.read(16)
+    if not head:
+        raise UnsupportedFile("the upload is empty")
+    for offset, signature, content_type in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return content_type
+    if head[:4] == b"RIFF" and head[8:12] in _RIFF:
+        return _RIFF[head[8:12]]
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _AUDIO_BRANDS:
+            return "audio/mp4"
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    # MPEG audio frames without an ID3 tag start with an 11-bit sync word.
+    if head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "audio/mpeg"
+    raise UnsupportedFile(
+        "the upload is not a supported picture, sound or video (PNG, JPEG, WebP, GIF, BMP, "
+        "WAV, MP3, FLAC, Ogg, M4A, MP4, MOV, WebM or AVI)"
+    )

@@ -1,18 +1,24 @@
-"""Inference tasks: a thread pool runs engines; state is plain Python behind one lock.
+"""Inference tasks: worker threads run engines; state is plain Python behind one lock.
 
 The app may be driven from several asyncio event loops in different threads at once (embedded
 mode), so nothing here touches asyncio: callers only ever take a threading lock briefly.
+
+The queue is bounded (a full queue refuses new work; the client retries later) and ordered to
+swap models as rarely as possible: a free worker takes the oldest task whose model is already
+loaded or was just used, and only then the oldest task overall. No task waits behind others of a
+different model for longer than `max_group_wait_s`, so grouping never starves anyone.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import statistics
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +35,14 @@ class TaskNotFound(KeyError):
     """No task with this id (never created, or finished long enough ago to be forgotten)."""
 
 
+class QueueFull(Exception):
+    """The queue holds `max_queued` tasks already; `retry_after_s` is a fair time to wait."""
+
+    def __init__(self, queued: int, retry_after_s: int) -> None:
+        super().__init__(f"the GPU queue is full ({queued} tasks waiting); retry later")
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Task:
     id: str
@@ -36,6 +50,7 @@ class Task:
     request: BaseModel
     engine: Engine
     inputs: dict[str, StoredFile]
+    model: str | None = None  # what the engine loads; tasks of one model are run together
     state: TaskState = TaskState.queued
     progress: float = 0.0
     error: str | None = None
@@ -45,39 +60,122 @@ class Task:
 
 
 class TaskManager:
-    def __init__(self, files: FileStore, work_root: Path, concurrency: int, ttl_s: float) -> None:
+    def __init__(
+        self,
+        files: FileStore,
+        work_root: Path,
+        concurrency: int,
+        ttl_s: float,
+        *,
+        max_queued: int = 64,
+        max_group_wait_s: float = 300.0,
+        is_loaded: Callable[[str], bool] | None = None,
+        on_out_of_memory: Callable[[], object] | None = None,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_s: float = 30.0,
+    ) -> None:
         self.files = files
         self.work_root = work_root
         shutil.rmtree(work_root, ignore_errors=True)
         work_root.mkdir(parents=True, exist_ok=True)
         self.concurrency = concurrency
         self.ttl_s = ttl_s
+        self.max_queued = max_queued
+        self.max_group_wait_s = max_group_wait_s
+        self._is_loaded = is_loaded or (lambda _model: False)
+        self._on_oom = on_out_of_memory
+        self._housekeeping = housekeeping
+        self.housekeeping_s = housekeeping_s
         self._tasks: dict[str, Task] = {}
         self._queue: OrderedDict[str, None] = OrderedDict()  # queued ids in submission order
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._cond = threading.Condition()
+        self._lock = self._cond  # one lock for all state
+        self._workers: list[threading.Thread] = []
+        self._last_model: str | None = None
+        self._closed = False
+        self._seconds: list[float] = []  # recent task run times, for Retry-After
 
-    def _pool(self) -> ThreadPoolExecutor:
-        # Created on first use, not at startup: ASGI lifespan may never run in embedded mode.
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="gpu-task")
-            return self._executor
+    def _start_workers(self) -> None:
+        # Started on first use, not at startup: ASGI lifespan may never run in embedded mode.
+        with self._cond:
+            if self._workers or self._closed:
+                return
+            for n in range(self.concurrency):
+                worker = threading.Thread(target=self._work, name=f"gpu-task-{n}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
 
     def submit(
-        self, kind: InferKind, request: BaseModel, engine: Engine, inputs: dict[str, StoredFile]
+        self,
+        kind: InferKind,
+        request: BaseModel,
+        engine: Engine,
+        inputs: dict[str, StoredFile],
+        model: str | None = None,
     ) -> Task:
-        """Queue a task; the inputs must already be pinned (they are released when it ends)."""
+        """Queue a task; the inputs must already be pinned (they are released when it ends).
+        Raises QueueFull when `max_queued` tasks are waiting already."""
         self._prune()
         task = Task(
-            id=f"t_{uuid.uuid4().hex}", kind=kind, request=request, engine=engine, inputs=inputs
+            id=f"t_{uuid.uuid4().hex}",
+            kind=kind,
+            request=request,
+            engine=engine,
+            inputs=inputs,
+            model=model,
         )
-        with self._lock:
+        with self._cond:
+            if len(self._queue) >= self.max_queued:
+                raise QueueFull(len(self._queue), self._retry_after())
             self._tasks[task.id] = task
             self._queue[task.id] = None
-        self._pool().submit(self._run, task)
-        log.info("gpu.task_queued task_id=%s kind=%s", task.id, kind)
+            self._cond.notify()
+        self._start_workers()
+        log.info("gpu.task_queued task_id=%s kind=%s model=%s", task.id, kind, model)
         return task
+
+    def _retry_after(self) -> int:
+        # Roughly when one queue slot frees up: a typical task's time over the workers.
+        typical = statistics.median(self._seconds) if self._seconds else 30.0
+        return max(1, min(600, round(typical / self.concurrency)))
+
+    def _next(self) -> Task | None:
+        """The task a free worker should run now (call with the lock held)."""
+        if not self._queue:
+            return None
+        tasks = [self._tasks[i] for i in self._queue]
+        oldest = tasks[0]
+        if time.monotonic() - oldest.created >= self.max_group_wait_s:
+            return oldest
+        for task in tasks:
+            if task.model is not None and (
+                task.model == self._last_model or self._is_loaded(task.model)
+            ):
+                return task
+        return oldest
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                task = self._next()
+                while task is None:
+                    if self._closed:
+                        return
+                    if not self._cond.wait(self.housekeeping_s) and self._housekeeping:
+                        # Idle: unload models nobody has used for a while (outside the lock).
+                        self._cond.release()
+                        try:
+                            self._housekeeping()
+                        except Exception:
+                            log.exception("gpu.housekeeping_failed")
+                        finally:
+                            self._cond.acquire()
+                    task = self._next()
+                task.state = TaskState.running
+                self._queue.pop(task.id, None)
+                if task.model is not None:
+                    self._last_model = task.model
+            self._run(task)
 
     def info(self, task_id: str) -> TaskInfo:
         with self._lock:
@@ -99,15 +197,20 @@ class TaskManager:
             return len(self._queue), running
 
     def shutdown(self, wait: bool = True) -> None:
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=wait, cancel_futures=not wait)
+        with self._cond:
+            self._closed = True
+            if not wait:
+                for task_id in list(self._queue):
+                    self._queue.pop(task_id)
+                    self._tasks[task_id].state = TaskState.failed
+                    self._tasks[task_id].error = "the GPU server shut down before this task ran"
+            self._cond.notify_all()
+            workers, self._workers = self._workers, []
+        if wait:
+            for worker in workers:
+                worker.join()
 
     def _run(self, task: Task) -> None:
-        with self._lock:
-            task.state = TaskState.running
-            self._queue.pop(task.id, None)
         out_dir = self.work_root / task.id
         out_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
@@ -118,16 +221,24 @@ class TaskManager:
         except EngineError as exc:
             self._finish(task, error=str(exc))
         except Exception as exc:  # an engine bug must fail its task, never the server
-            log.exception("gpu.task_crashed task_id=%s kind=%s", task.id, task.kind)
-            self._finish(task, error=f"{task.kind} engine crashed: {type(exc).__name__}: {exc}")
+            if _is_out_of_memory(exc):
+                # Free what is loaded so the next task starts clean; this one fails, named.
+                if self._on_oom is not None:
+                    self._on_oom()
+                self._finish(
+                    task,
+                    error=f"{task.kind} ran out of GPU memory ({exc}); the models were unloaded, "
+                    "a smaller resolution or preset may fit",
+                )
+            else:
+                log.exception("gpu.task_crashed task_id=%s kind=%s", task.id, task.kind)
+                self._finish(task, error=f"{task.kind} engine crashed: {type(exc).__name__}: {exc}")
         else:
             self._finish(task, result=result)
-            log.info(
-                "gpu.task_done task_id=%s kind=%s seconds=%.2f",
-                task.id,
-                task.kind,
-                time.monotonic() - started,
-            )
+            seconds = time.monotonic() - started
+            with self._cond:
+                self._seconds = [*self._seconds[-19:], seconds]
+            log.info("gpu.task_done task_id=%s kind=%s seconds=%.2f", task.id, task.kind, seconds)
         finally:
             self.files.unpin(list(task.inputs.values()))
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -166,3 +277,8 @@ class TaskManager:
                 i for i, t in self._tasks.items() if t.finished and t.finished < cutoff
             ]:
                 del self._tasks[task_id]
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, or the RuntimeError older torch and other libraries raise."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()

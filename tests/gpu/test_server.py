@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 from pydantic import BaseModel
 
 from gpu.client import GpuClient, GpuRequestError, GpuTaskFailed, GpuUnavailable
@@ -114,7 +115,7 @@ async def test_missing_input_file_is_named(
     with pytest.raises(GpuRequestError, match="image_file_id") as err:
         await client.submit(InferKind.i2v, I2VRequest(prompt="x", image_file_id="f_nope"))
     assert err.value.status_code == 422
-    (tmp_path / "p.png").write_bytes(b"x")
+    Image.new("RGB", (8, 8)).save(tmp_path / "p.png")
     portrait = await client.upload(tmp_path / "p.png")
     with pytest.raises(GpuRequestError, match=r"'f_gone' \(audio_file_id\)"):
         await client.submit(
@@ -126,10 +127,10 @@ async def test_missing_input_file_is_named(
 async def test_upload_download_delete(
     client: GpuClient, raw: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    source = tmp_path / "note.txt"
-    source.write_bytes(b"hello gpu" * 1000)
+    source = tmp_path / "still.png"
+    Image.effect_noise((64, 64), 40).save(source)
     file_id = await client.upload(source)
-    copy = await client.download(file_id, tmp_path / "out" / "copy.txt")
+    copy = await client.download(file_id, tmp_path / "out" / "copy.png")
     assert copy.read_bytes() == source.read_bytes()
     assert not list(copy.parent.glob("*.part"))
     # A downloaded file is gone: outputs are fetched once.
@@ -138,8 +139,24 @@ async def test_upload_download_delete(
     assert (await raw.delete(f"/files/{second}")).status_code == 204
     assert (await raw.delete(f"/files/{second}")).status_code == 404
     with pytest.raises(GpuRequestError) as err:
-        await client.download(second, tmp_path / "never.txt")
-    assert err.value.status_code == 404 and not (tmp_path / "never.txt").exists()
+        await client.download(second, tmp_path / "never.png")
+    assert err.value.status_code == 404 and not (tmp_path / "never.png").exists()
+
+
+async def test_uploads_must_be_media_whatever_their_name(
+    client: GpuClient, gpu_app: FastAPI, tmp_path: Path
+) -> None:
+    for name, content in [
+        ("note.txt", b"hello gpu"),
+        ("portrait.png", b"<html>not a picture</html>"),
+        ("speech.wav", b"MZ\x90\x00 an executable"),
+        ("empty.mp4", b""),
+    ]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(GpuRequestError, match=r"not a supported picture|empty") as err:
+            await client.upload(tmp_path / name)
+        assert err.value.status_code == 415
+    assert not list((gpu_app.state.gpu.files.root).iterdir()), "refused uploads leave nothing"
 
 
 async def test_upload_limit_and_missing_field(
@@ -158,7 +175,7 @@ async def test_failed_task_reports_error_and_server_keeps_serving(
     client: GpuClient, tmp_path: Path
 ) -> None:
     not_an_image = tmp_path / "portrait.png"
-    not_an_image.write_text("this is not a picture")
+    not_an_image.write_bytes(b"\x89PNG\r\n\x1a\n but the rest is not a picture")
     speech = await client.infer(InferKind.tts, TTSRequest(text="Hello there."))
     audio = await client.download(speech.files["audio"], tmp_path / "speech.wav")
     request = LipsyncRequest(

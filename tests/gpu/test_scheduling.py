@@ -1,0 +1,238 @@
+"""The task queue: bounded (503 with Retry-After), grouped by model, out-of-memory survivable."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from gpu.engines.base import EngineError, EngineOutput, ProgressFn
+from gpu.engines.cache import ModelCache, ModelSpec
+from gpu.engines.registry import Slot
+from gpu.schemas import ImageRequest, InferKind, TaskState
+from gpu.server import GpuServerSettings, create_app
+from gpu.server.files import FileStore
+from gpu.server.tasks import QueueFull, TaskManager
+
+API_KEY = "test-gpu-key"
+
+
+class Recorder:
+    """An engine that loads its model through a cache and records the order it ran in."""
+
+    def __init__(self, cache: ModelCache, gate: threading.Event | None = None) -> None:
+        self.cache = cache
+        self.order: list[str] = []
+        self.gate = gate
+
+    def engine(self, model: str) -> object:
+        def run(
+            request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+        ) -> EngineOutput:
+            if self.gate is not None:
+                self.gate.wait(10)
+            with self.cache.use(ModelSpec(model, 10, load=lambda: model)):
+                self.order.append(f"{model}:{request.prompt}")  # type: ignore[attr-defined]
+            (out / "x.txt").write_text(model)
+            return EngineOutput(files={"x": out / "x.txt"}, engine=model)
+
+        return run
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[tuple[TaskManager, ModelCache]]:
+    cache = ModelCache(budget_gb=10)  # one model at a time: every switch is a load
+    tasks = TaskManager(
+        FileStore(tmp_path / "files", 60),
+        tmp_path / "tasks",
+        concurrency=1,
+        ttl_s=60,
+        max_queued=8,
+        is_loaded=cache.is_loaded,
+    )
+    yield tasks, cache
+    tasks.shutdown()
+
+
+def wait_all(tasks: TaskManager, ids: list[str]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(tasks.info(i).state is TaskState.succeeded for i in ids):
+            return
+        time.sleep(0.01)
+    raise AssertionError([tasks.info(i) for i in ids])
+
+
+def test_waiting_tasks_run_grouped_by_model(manager: tuple[TaskManager, ModelCache]) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    arrivals = ["wan", "music", "wan", "music", "wan"]
+    ids = [
+        tasks.submit(
+            InferKind.image,
+            ImageRequest(prompt=str(n)),
+            recorder.engine(m),
+            {},
+            model=m,  # type: ignore[arg-type]
+        ).id
+        for n, m in enumerate(arrivals)
+    ]
+    gate.set()
+    wait_all(tasks, ids)
+    # The first wan task was already running; the other wan tasks follow it, then the music.
+    assert recorder.order == ["wan:0", "wan:2", "wan:4", "music:1", "music:3"]
+    assert cache.loads == 2, "two models, two loads (five in arrival order would mean four)"
+
+
+def test_grouping_never_starves_an_old_task(manager: tuple[TaskManager, ModelCache]) -> None:
+    tasks, cache = manager
+    tasks.max_group_wait_s = 0.0  # every waiting task is already "too old" to pass over
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    ids = [
+        tasks.submit(
+            InferKind.image,
+            ImageRequest(prompt=str(n)),
+            recorder.engine(m),
+            {},
+            model=m,  # type: ignore[arg-type]
+        ).id
+        for n, m in enumerate(["wan", "music", "wan"])
+    ]
+    gate.set()
+    wait_all(tasks, ids)
+    assert recorder.order == ["wan:0", "music:1", "wan:2"], "strict arrival order"
+
+
+def test_a_full_queue_refuses_with_a_retry_time(manager: tuple[TaskManager, ModelCache]) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    engine = Recorder(cache, gate).engine("wan")
+    for n in range(9):  # one running, eight waiting
+        tasks.submit(InferKind.image, ImageRequest(prompt=str(n)), engine, {}, model="wan")  # type: ignore[arg-type]
+        time.sleep(0.02 if n == 0 else 0)
+    with pytest.raises(QueueFull, match="8 tasks waiting") as full:
+        tasks.submit(InferKind.image, ImageRequest(prompt="x"), engine, {}, model="wan")  # type: ignore[arg-type]
+    assert full.value.retry_after_s >= 1
+    gate.set()
+
+
+async def test_server_answers_503_with_retry_after_when_full(tmp_path: Path) -> None:
+    settings = GpuServerSettings(
+        api_key=API_KEY, workdir=tmp_path / "gpu", max_queued=1, concurrency=1
+    )
+    app = create_app(settings)
+    gate = threading.Event()
+
+    def slow(
+        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+    ) -> EngineOutput:
+        gate.wait(10)
+        raise EngineError("stopped")
+
+    app.state.gpu.registry.slots[InferKind.image] = Slot(slow, "test engine")
+    try:
+        async with _raw(app) as raw:
+            body = {"prompt": "a"}
+            assert (await raw.post("/infer/image", json=body)).status_code == 202
+            time.sleep(0.05)  # the first is running; the second waits; the third is refused
+            assert (await raw.post("/infer/image", json=body)).status_code == 202
+            refused = await raw.post("/infer/image", json=body)
+            assert refused.status_code == 503
+            assert int(refused.headers["Retry-After"]) >= 1
+            assert "queue is full" in refused.json()["detail"]
+    finally:
+        gate.set()
+        app.state.gpu.tasks.shutdown()
+
+
+async def test_out_of_memory_fails_the_task_unloads_models_and_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    state = app.state.gpu
+    cache: ModelCache = state.cache
+    with cache.use(ModelSpec("music", 8, load=lambda: "music")):
+        pass
+
+    def greedy(
+        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+    ) -> EngineOutput:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    state.registry.slots[InferKind.t2v] = Slot(greedy, "test engine")
+    try:
+        async with _raw(app) as raw:
+            created = await raw.post("/infer/t2v", json={"prompt": "a city at night"})
+            task_id = created.json()["task_id"]
+            info = (await raw.get(f"/tasks/{task_id}")).json()
+            for _ in range(200):
+                if info["state"] == "failed":
+                    break
+                time.sleep(0.01)
+                info = (await raw.get(f"/tasks/{task_id}")).json()
+            assert info["state"] == "failed"
+            assert "ran out of GPU memory" in info["error"] and "20.00 GiB" in info["error"]
+            assert cache.loaded() == [], "models were unloaded to recover"
+            health = await raw.get("/health")
+            assert health.status_code == 200 and health.json()["ok"]
+    finally:
+        state.tasks.shutdown()
+
+
+def _raw(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url="http://gpu",
+        transport=httpx.ASGITransport(app=app),
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_nothing(tmp_path: Path) -> None:
+    import socket
+
+    import uvicorn
+
+    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the GPU server failed to start"
+            time.sleep(0.02)
+        host, port = server.servers[0].sockets[0].getsockname()[:2]
+        boundary = "skyie-boundary"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="clip.wav"\r\nContent-Type: audio/wav\r\n\r\n'
+        ).encode()
+        with socket.create_connection((host, port)) as conn:
+            conn.sendall(
+                (
+                    "POST /files HTTP/1.1\r\nHost: gpu\r\n"
+                    f"Authorization: Bearer {API_KEY}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                    f"Content-Length: {len(head) + 1_000_000}\r\n\r\n"
+                ).encode()
+                + head
+                + b"RIFF"
+                + b"\0" * 200_000  # a fifth of what was announced, then gone
+            )
+        time.sleep(0.3)
+        with httpx.Client(
+            base_url=f"http://{host}:{port}", headers={"Authorization": f"Bearer {API_KEY}"}
+        ) as client:
+            assert client.get("/health").json()["ok"], "the server keeps serving"
+        assert not list(app.state.gpu.files.root.iterdir()), "no partial file is kept"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.gpu.tasks.shutdown()
