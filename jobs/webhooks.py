@@ -102,6 +102,9 @@ class JobLinks(BaseModel):
     video: str | None = Field(default=None, description="The rendered MP4 (Range supported).")
     captions: str | None = Field(default=None, description="SRT; add ?format=vtt for WebVTT.")
     thumbnail: str | None = Field(default=None, description="A JPEG still of the video.")
+    preview: str | None = Field(
+        default=None, description="A few looping seconds as an animated WebP (export jobs)."
+    )
     exports: dict[str, str] = Field(
         default_factory=dict, description="Platform format -> download URL."
     )
@@ -116,7 +119,7 @@ def job_links(job: Job, base_url: str) -> JobLinks:
         links.video, links.captions = f"{base}/video", f"{base}/captions"
         links.thumbnail = f"{base}/thumbnail"
     if "export_key" in job.output:
-        links.thumbnail = f"{base}/thumbnail"
+        links.thumbnail, links.preview = f"{base}/thumbnail", f"{base}/preview"
         links.exports = {fmt: f"{base}/exports/{fmt}" for fmt in sorted(job.output["files"])}
     return links
 

@@ -167,6 +167,26 @@ async def thumbnail(
     )
 
 
+@router.get(
+    "/jobs/{job_id}/preview",
+    response_class=RangeFileResponse,
+    responses={200: {"content": {"image/webp": {}, "image/gif": {}}}},
+)
+async def preview(
+    job_id: JobId, session: Session, user: StreamUser, storage: AppStorage
+) -> Response:
+    """A few looping seconds of an exported video, small enough for a chat or a list."""
+    job = await views.owned(session, user.user_id, job_id)
+    path = views.preview_file(storage, job)
+    media_type = "image/gif" if path.suffix == ".gif" else "image/webp"
+    return RangeFileResponse(
+        path,
+        media_type=media_type,
+        filename=f"{job.id}{path.suffix}",
+        content_disposition_type="inline",
+    )
+
+
 @router.post("/jobs/{job_id}/exports", status_code=202, responses=CONFLICT)
 async def create_export(
     request: Request,

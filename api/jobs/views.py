@@ -154,6 +154,20 @@ async def thumbnail_file(storage: Storage, job: Job) -> Path:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def preview_file(storage: Storage, job: Job) -> Path:
+    """The export job's animated preview (WebP, or GIF where ffmpeg has no WebP encoder)."""
+    if job.workflow != "export" or job.status != JobStatus.succeeded.value:
+        raise NotFound(
+            f"job {job.id} has no animated preview: export it with POST /v1/jobs/{job.id}/exports"
+        )
+    key = job.output["export_key"]
+    try:
+        name = str(storage.artifact_meta(key)["preview"])
+    except (FileNotFoundError, KeyError):
+        raise NotFound(f"export job {job.id} made no animated preview") from None
+    return _stored(storage, job, key, name)
+
+
 def export_file(storage: Storage, job: Job, fmt: str) -> Path:
     if job.workflow != "export":
         raise NotFound(

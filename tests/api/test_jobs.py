@@ -176,6 +176,13 @@ async def test_files_and_exports_of_a_finished_job(api_with_worker: Api) -> None
         assert (info.width, info.height) == size
     r = await api.client.get(f"/v1/jobs/{export['id']}/thumbnail", headers=ada.headers)
     assert r.headers["content-type"] == "image/jpeg"
+    # The animated preview: a few looping seconds from the same decode.
+    r = await api.client.get(export["links"]["preview"], headers=ada.headers)
+    assert r.status_code == 200 and r.headers["content-type"] in ("image/webp", "image/gif")
+    animated = Image.open(io.BytesIO(r.content))
+    assert getattr(animated, "n_frames", 1) > 1 and animated.size[0] == 320
+    r = await api.client.get(f"/v1/jobs/{job_id}/preview", headers=ada.headers)
+    assert r.status_code == 404 and "export it" in r.json()["error"]["message"]
     r = await api.client.get(f"/v1/jobs/{export['id']}/exports/youtube", headers=ada.headers)
     assert r.status_code == 404 and "no 'youtube' file" in r.json()["error"]["message"]
     r = await api.client.post(
@@ -202,6 +209,7 @@ async def test_another_users_job_is_not_found_on_every_route(api: Api) -> None:
         ("GET", f"/v1/jobs/{job_id}/thumbnail", None),
         ("POST", f"/v1/jobs/{job_id}/exports", {"formats": ["x"]}),
         ("GET", f"/v1/jobs/{job_id}/exports/x", None),
+        ("GET", f"/v1/jobs/{job_id}/preview", None),
     ]
     for method, path, body in routes:
         r = await api.client.request(method, path, json=body, headers=eve.headers)
