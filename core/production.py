@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +47,32 @@ class Transitions(StrEnum):
     wipe = "wipe"
 
 
+Colour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#FFE500"])]
+
+
+class CaptionLook(BaseModel):
+    """How burned-in captions look."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    style: Literal["word", "classic"] = Field(
+        default="word",
+        description="word: a few bold words at a time, the spoken one marked (short-form "
+        "style); classic: whole subtitle lines.",
+    )
+    font: Literal["DejaVu Sans", "Noto Sans"] = Field(
+        default="DejaVu Sans",
+        description="Latin font; Arabic, Hebrew and CJK text always use bundled Noto fonts.",
+    )
+    text_colour: Colour = "#FFFFFF"
+    highlight_colour: Colour = Field(default="#FFE500", description="The word being spoken.")
+    outline_colour: Colour = "#101010"
+    outline_width: float = Field(
+        default=0.08, ge=0, le=0.3, description="As a fraction of the font size; 0 for none."
+    )
+    position: Literal["bottom", "middle", "top"] = "bottom"
+    uppercase: bool = Field(default=False, description="Capitals (word style only).")
+
+
 class ProductionOptions(BaseModel):
     """Everything besides the script that decides what gets produced."""
 
@@ -86,6 +113,9 @@ class ProductionOptions(BaseModel):
     )
     captions: bool = Field(
         default=True, description="Burn captions into the picture and write an SRT file."
+    )
+    caption_look: CaptionLook = Field(
+        default_factory=CaptionLook, description="Style, font, colours and place of captions."
     )
     transitions: Transitions = Field(
         default=Transitions.auto,

@@ -244,6 +244,7 @@ def plan_job(
             "fps": fps,
             "preset": options.preset.value,
             "burn_captions": options.captions,
+            "caption_look": options.caption_look.model_dump(),
             "segments": segments,
             "music": "music" if options.music else None,
             "timing": timing,

@@ -24,9 +24,11 @@ from gpu.schemas import (
     TTSRequest,
 )
 from media import captions as media_captions
+from media.captions import CaptionSettings
 from media.export import EXPORT_PRESETS, PREVIEW, export_formats, thumbnail
 from media.render import render
 from media.spec import Canvas, Clip, RenderSpec, Word
+from media.watermark import Watermark
 
 Progress = Callable[[float], None]
 
@@ -205,7 +207,10 @@ async def run_render(ctx: StepContext) -> dict[str, Any]:
         music=ctx.dep_file("music", "music.wav") if p["music"] else None,
         words=words,
         burn_captions=p["burn_captions"],
+        captions=CaptionSettings(**p["caption_look"]) if p.get("caption_look") else None,
         preset=p["preset"],
+        # The plan's mark (free accounts), drawn clear of the captions.
+        watermark=Watermark(text=p["watermark"]) if p.get("watermark") else None,
     )
     result = await asyncio.to_thread(
         render, spec, ctx.scratch / "video.mp4", on_progress=ctx.progress

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import imageio_ffmpeg
+import numpy as np
 import pytest
 
 from core.db import get_database
@@ -134,7 +137,7 @@ async def test_a_free_account_gets_a_marked_720p_video(sqlite_stack: Stack) -> N
     settings = sqlite_stack.settings
     free = await make_user(settings, plan="free")
     paid = await make_user(settings, plan="starter")
-    frames, marks = {}, {}
+    frames, marks, corners = {}, {}, {}
     for user in (free, paid):
         started = await submit(settings, user, "[TALKING] Hello there.")
         with JobWorker(settings):
@@ -146,5 +149,24 @@ async def test_a_free_account_gets_a_marked_720p_video(sqlite_stack: Stack) -> N
         frames[user] = (info.width, info.height)
         render = next(s for s in await steps_of(settings, started.job_id) if s.kind == "render")
         marks[user] = render.params.get("watermark")
+        corners[user] = _top_corners(video)
     assert frames == {free: (720, 1280), paid: (1080, 1920)}
     assert marks == {free: "Skyie Studio", paid: None}
+    # The mark is in the picture: the free video's top-left corner (where it is drawn) differs
+    # from the paid one's, while the top-right corner, unmarked in both, matches.
+    (free_left, free_right), (paid_left, paid_right) = corners[free], corners[paid]
+    assert np.abs(free_left - paid_left).mean() > 4 * np.abs(free_right - paid_right).mean()
+
+
+def _top_corners(video: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The top-left and top-right corners of the first second's middle frame, at 360x640."""
+    reader = imageio_ffmpeg.read_frames(str(video), output_params=["-vf", "scale=360:640"])
+    next(reader)
+    frame = None
+    for n, raw in enumerate(reader):
+        if n == 12:
+            frame = np.frombuffer(raw, np.uint8).reshape(640, 360, 3).astype(np.int16)
+            break
+    reader.close()
+    assert frame is not None
+    return frame[10:60, 10:170], frame[10:60, 190:350]

@@ -93,3 +93,31 @@ def test_transitions_are_chosen_per_cut() -> None:
     }  # fmt: skip
     assert keys["auto"]["captions"] == keys["slide"]["captions"]
     assert keys["auto"]["render"] != keys["slide"]["render"]
+
+
+def test_the_caption_look_reaches_the_render_and_matches_what_media_draws() -> None:
+    import dataclasses
+
+    import pytest
+    from pydantic import ValidationError
+
+    from core.production import CaptionLook
+    from media.caption_fonts import LATIN_FONTS
+    from media.captions import CaptionSettings
+
+    look = CaptionLook(style="classic", position="top", text_colour="#00FF88", uppercase=True)
+    render = steps(ProductionOptions(caption_look=look))["render"]
+    settings = CaptionSettings(**render.params["caption_look"])  # type: ignore[attr-defined]
+    assert (settings.style, settings.position, settings.text_colour) == (
+        "classic",
+        "top",
+        "#00FF88",
+    )
+    plain = steps(ProductionOptions())["render"]
+    assert plain.content_key != render.content_key, "a new look is a new render"  # type: ignore[attr-defined]
+    # The API's model and media's settings describe the same things, with the same fonts.
+    assert set(CaptionLook.model_fields) == {f.name for f in dataclasses.fields(CaptionSettings)}
+    font_choices = CaptionLook.model_json_schema()["properties"]["font"]["enum"]
+    assert set(font_choices) == set(LATIN_FONTS)
+    with pytest.raises(ValidationError, match="text_colour"):
+        ProductionOptions.model_validate({"caption_look": {"text_colour": "yellow"}})
