@@ -172,7 +172,10 @@ async def test_production_form_highlights_and_checks_the_script_then_generates(
     await expect(page.locator(".script-mirror .tok-broll")).to_have_count(2)
     await expect(page.locator(".script-mirror .tok-duration")).to_have_text("| 5s")
     await page.get_by_label("Quality").select_option("balanced")
-    await page.get_by_label("Burn in captions").uncheck()
+    await page.get_by_label("Caption style").select_option("classic")
+    await expect(page.get_by_label("Spoken word colour")).to_be_disabled()  # word style only
+    await page.get_by_label("Caption position").select_option("top")
+    await page.get_by_label("Caption colour").fill("#00ff88")
     await page.get_by_label("Title").fill("Energy tips")
     credits = await price(page)
     await expect(refusal).to_be_hidden()
@@ -184,3 +187,5 @@ async def test_production_form_highlights_and_checks_the_script_then_generates(
     assert job["workflow"] == "production"
     assert job["script"].startswith("[TALKING] Hi, I'm Maya.")
     assert job["script"].count("[BROLL:") == 2
+    look = job["options"]["caption_look"]
+    assert (look["style"], look["position"], look["text_colour"]) == ("classic", "top", "#00FF88")

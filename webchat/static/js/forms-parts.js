@@ -179,6 +179,63 @@ export function backgroundFields(prefix) {
   };
 }
 
+// How burned-in captions look; the controls follow the captions toggle, and the colour of the
+// spoken word and capitals only apply to the word-by-word style.
+export function captionFields(prefix, toggle) {
+  const style = select(
+    [
+      ["word", "Word by word (bold, spoken word marked)"],
+      ["classic", "Classic subtitle lines"],
+    ],
+    "word",
+  );
+  const position = select(
+    [
+      ["bottom", "Bottom"],
+      ["middle", "Middle"],
+      ["top", "Top"],
+    ],
+    "bottom",
+  );
+  const colour = el("input", { type: "color", value: "#ffffff" });
+  const highlight = el("input", { type: "color", value: "#ffe500" });
+  const upper = checkbox(`${prefix}-caption-upper`, "Captions in capital letters", false);
+  const sync = () => {
+    const on = toggle.input.checked;
+    for (const control of [style, position, colour]) control.disabled = !on;
+    for (const control of [highlight, upper.input]) control.disabled = !on || style.value !== "word";
+  };
+  toggle.input.addEventListener("change", sync);
+  style.addEventListener("change", sync);
+  sync();
+  return {
+    nodes: [
+      el(
+        "div",
+        { class: "field-row" },
+        field(`${prefix}-caption-style`, "Caption style", style),
+        field(`${prefix}-caption-position`, "Caption position", position),
+      ),
+      el(
+        "div",
+        { class: "field-row" },
+        field(`${prefix}-caption-colour`, "Caption colour", colour),
+        field(`${prefix}-caption-highlight`, "Spoken word colour", highlight),
+      ),
+      upper.node,
+    ],
+    value() {
+      return {
+        style: style.value,
+        position: position.value,
+        text_colour: colour.value.toUpperCase(),
+        highlight_colour: highlight.value.toUpperCase(),
+        uppercase: upper.input.checked,
+      };
+    },
+  };
+}
+
 export function avatarSelect(avatars) {
   return el(
     "select",

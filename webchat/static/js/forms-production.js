@@ -9,6 +9,7 @@ import {
   LIMITS,
   avatarSelect,
   backgroundFields,
+  captionFields,
   checkbox,
   field,
   formatSelect,
@@ -70,6 +71,7 @@ export async function renderProduction(root, ctx) {
     value: "upbeat light background music",
   });
   const captions = checkbox("pr-captions", "Burn in captions (and write an SRT file)", true);
+  const captionLook = captionFields("pr", captions);
   const preset = select(PRESETS, "fast");
   const title = el("input", {
     type: "text",
@@ -160,6 +162,7 @@ export async function renderProduction(root, ctx) {
       music: music.input.checked,
       music_prompt: musicPrompt.value.trim() || "upbeat light background music",
       captions: captions.input.checked,
+      caption_look: captionLook.value(),
       preset: preset.value,
       title: title.value.trim(),
     };
@@ -208,6 +211,7 @@ export async function renderProduction(root, ctx) {
       music.node,
       field("pr-music-prompt", "Music style", musicPrompt),
       captions.node,
+      ...captionLook.nodes,
       field("pr-title", "Title", title),
     ),
   );
