@@ -82,14 +82,18 @@ class GpuClient:
         response = await self._request("POST", "/files", upload=path)
         return FileInfo.model_validate_json(response.content).file_id
 
-    async def submit(self, kind: InferKind, request: BaseModel) -> str:
-        """Queue an inference task; returns its task id."""
+    async def submit(self, kind: InferKind, request: BaseModel, key: str | None = None) -> str:
+        """Queue an inference task; returns its task id. With a `key` (say, the step's content
+        key), submitting again after a restart returns the task already under way."""
         kind = InferKind(kind)
         expected = REQUEST_TYPES[kind]
         if not isinstance(request, expected):
             raise TypeError(f"{kind} needs a {expected.__name__}, got {type(request).__name__}")
         response = await self._request(
-            "POST", f"/infer/{kind.value}", json=request.model_dump(mode="json")
+            "POST",
+            f"/infer/{kind.value}",
+            json=request.model_dump(mode="json"),
+            headers={"Idempotency-Key": key} if key else None,
         )
         task_id = response.json().get("task_id")
         if not isinstance(task_id, str):
@@ -135,9 +139,10 @@ class GpuClient:
         kind: InferKind,
         request: BaseModel,
         on_progress: Callable[[float], None] | None = None,
+        key: str | None = None,
     ) -> TaskResult:
-        """Submit a task and wait for its result."""
-        info = await self.wait(await self.submit(kind, request), on_progress)
+        """Submit a task and wait for its result (`key`: see `submit`)."""
+        info = await self.wait(await self.submit(kind, request, key), on_progress)
         if info.result is None:
             raise GpuTaskFailed(f"{info.kind} task {info.id} succeeded without a result")
         return info.result
@@ -184,7 +189,13 @@ class GpuClient:
         await self.aclose()
 
     async def _request(
-        self, method: str, url: str, *, json: Any = None, upload: Path | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        upload: Path | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One call with retries (backoff) on connection errors and 5xx answers."""
         for attempt in range(self.retries + 1):
@@ -195,7 +206,7 @@ class GpuClient:
                         files = {"file": (upload.name, handle, kind)}
                         response = await self._http.request(method, url, files=files)
                 else:
-                    response = await self._http.request(method, url, json=json)
+                    response = await self._http.request(method, url, json=json, headers=headers)
             except httpx.TransportError as exc:
                 self._give_up_or_wait(exc, attempt, f"{method} {url}")
                 await self._backoff(attempt)
@@ -203,7 +214,7 @@ class GpuClient:
             if response.status_code < 400:
                 return response
             self._raise_for(response, attempt)
-            await self._backoff(attempt)
+            await self._backoff(attempt, _retry_after(response))
         raise GpuUnavailable(f"{method} {url} failed after {self.retries + 1} attempts")
 
     def _raise_for(self, response: httpx.Response, attempt: int) -> None:
@@ -230,8 +241,14 @@ class GpuClient:
                 f"GPU server at {self.base_url} unreachable ({what}): {exc!r}"
             ) from exc
 
-    async def _backoff(self, attempt: int) -> None:
-        await asyncio.sleep(min(self.backoff_s * 2**attempt, 5.0))
+    async def _backoff(self, attempt: int, retry_after_s: float = 0.0) -> None:
+        # A server that says when to come back (a full queue) is believed, within reason.
+        await asyncio.sleep(max(min(self.backoff_s * 2**attempt, 5.0), min(retry_after_s, 30.0)))
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else 0.0
 
 
 def _detail(response: httpx.Response) -> str:

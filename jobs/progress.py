@@ -69,7 +69,7 @@ def summarize(
         current = running[0] if running else (waiting[0] if waiting else None)
         phase = (
             job.phase
-            if job.phase.startswith("GPU unavailable")
+            if is_gpu_wait(job.phase)
             else (PHASES.get(current.kind, "Working") if current else "Finishing")
         )
         if status is JobStatus.queued and not running:
@@ -134,3 +134,8 @@ async def snapshots(session: AsyncSession, jobs: Sequence[Job]) -> dict[str, Pro
 
 async def snapshot(session: AsyncSession, job: Job) -> ProgressEvent:
     return (await snapshots(session, [job]))[job.id]
+
+
+def is_gpu_wait(phase: str) -> bool:
+    """Whether a job's phase says it waits for the GPU (unavailable, or a pod starting)."""
+    return phase.startswith(("GPU unavailable", "GPU starting"))

@@ -23,7 +23,10 @@ from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
 from core.settings import get_settings
 from core.storage import Storage, get_storage
 from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
+from gpu.pods import GpuHostStarting
 from jobs import broker, service
+from jobs.gpu_host import gpu_host
+from jobs.progress import is_gpu_wait
 from jobs.service import MAX_ATTEMPTS
 from jobs.steps import HANDLERS, StepContext, make_gpu_client
 from media.ffmpeg import MediaError
@@ -92,7 +95,7 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
         step.progress = 0.0
         if job.status == JobStatus.queued.value:
             job.status, job.started_at = JobStatus.running.value, now
-        if job.phase.startswith("GPU unavailable"):
+        if is_gpu_wait(job.phase):
             job.phase = "Working"
         siblings = {st.name: st.content_key for st in await service.job_steps(s, job.id)}
         await service.publish(s, job)
@@ -155,21 +158,31 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
     box = [0.0]
     scratch = storage.scratch()
     try:
-        async with (
-            make_gpu_client(settings) as gpu,
-            heartbeat(db, step, me, box, min(1.0, settings.step_lease_s / 4)),
-        ):
-            ctx = StepContext(
-                name=step.name,
-                kind=step.kind,
-                params=step.params,
-                deps=step.deps,
-                storage=storage,
-                gpu=gpu,
-                scratch=scratch,
-                progress=lambda f: box.__setitem__(0, min(max(f, 0.0), 1.0)),
-            )
-            meta = await HANDLERS[step.kind](ctx)
+        async with heartbeat(db, step, me, box, min(1.0, settings.step_lease_s / 4)):
+            host = gpu_host(settings) if step.queue == "gpu" else None
+            if host is not None:
+                # May start a pod; a start that outlasts the wait is GpuHostStarting, which
+                # hands the step back to wait (nothing charged) like any unavailable GPU.
+                url = await host.ensure_ready(wait_s=min(60.0, settings.step_lease_s / 2))
+                await host.note_activity()
+                client = host.client(url)
+            else:
+                client = make_gpu_client(settings)  # CPU steps do not touch the GPU
+            async with client as gpu:
+                ctx = StepContext(
+                    name=step.name,
+                    kind=step.kind,
+                    params=step.params,
+                    deps=step.deps,
+                    key=step.content_key,
+                    storage=storage,
+                    gpu=gpu,
+                    scratch=scratch,
+                    progress=lambda f: box.__setitem__(0, min(max(f, 0.0), 1.0)),
+                )
+                meta = await HANDLERS[step.kind](ctx)
+            if host is not None:
+                await host.note_activity()
         storage.commit_artifact(step.content_key, scratch, {"step": step.kind, **meta})
     finally:
         if scratch.exists():
@@ -195,7 +208,7 @@ async def run_step(step_id: str) -> None:
             await service.finish_step(s, step.id, reused=reused)
         log.info("job.step_done", job_id=step.job_id, step=step.name, reused=reused)
     except GpuUnavailable as exc:
-        await _wait_for_gpu(db, step, me, str(exc))
+        await _wait_for_gpu(db, step, me, exc)
     except (Exception, TimeLimitExceeded) as exc:
         await _failed(db, storage, step, me, exc)
 
@@ -214,10 +227,12 @@ async def _release_claim(s: AsyncSession, step: Claimed, me: str, **values: obje
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def _wait_for_gpu(db: Database, step: Claimed, me: str, reason: str) -> None:
+async def _wait_for_gpu(db: Database, step: Claimed, me: str, exc: GpuUnavailable) -> None:
     # Waiting for the GPU is not the step's fault: the attempt is given back, nothing charged,
     # until the job has waited longer than anyone would (then it fails and releases its hold).
     settings = get_settings()
+    reason = str(exc)
+    starting = isinstance(exc, GpuHostStarting)
     async with db.session() as s:
         job = await service.lock_job(s, step.job_id)
         waited = (utcnow() - job.created_at).total_seconds()
@@ -231,10 +246,19 @@ async def _wait_for_gpu(db: Database, step: Claimed, me: str, reason: str) -> No
             s, step, me, status=StepStatus.queued.value, attempts=JobStep.attempts - 1
         ):
             return
-        job.phase = "GPU unavailable — waiting"
+        if isinstance(exc, GpuHostStarting):
+            job.phase = f"GPU starting — ready in about {max(1, round(exc.eta_s))} s"
+            delay_ms = int(min(GPU_WAIT_MS, max(1_000, exc.eta_s * 1000)))
+        else:
+            job.phase, delay_ms = "GPU unavailable — waiting", GPU_WAIT_MS
         await service.publish(s, job)
-        after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=GPU_WAIT_MS))
-    log.warning("job.gpu_unavailable", job_id=step.job_id, step=step.name, reason=reason)
+        after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=delay_ms))
+    log.warning(
+        "job.gpu_starting" if starting else "job.gpu_unavailable",
+        job_id=step.job_id,
+        step=step.name,
+        reason=reason,
+    )
 
 
 async def _failed(

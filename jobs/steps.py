@@ -43,6 +43,7 @@ class StepContext:
     kind: str
     params: dict[str, Any]
     deps: dict[str, str]  # dependency step name -> content key
+    key: str  # this step's content key (also its GPU tasks' idempotency key)
     storage: Storage
     gpu: GpuClient
     scratch: Path
@@ -91,7 +92,7 @@ async def run_tts(ctx: StepContext) -> dict[str, Any]:
         reference_file_id=reference_id,
         engine=p.get("engine", "auto"),
     )
-    result = await ctx.gpu.infer(InferKind.tts, request, ctx.progress)
+    result = await ctx.gpu.infer(InferKind.tts, request, ctx.progress, key=ctx.key)
     await _fetch(ctx, result.files, "audio", "voice.wav")
     return {
         "duration_s": result.duration_s,
@@ -115,7 +116,7 @@ async def run_lipsync(ctx: StepContext) -> dict[str, Any]:
         width=p["width"],
         height=p["height"],
     )
-    result = await ctx.gpu.infer(InferKind.lipsync, request, ctx.progress)
+    result = await ctx.gpu.infer(InferKind.lipsync, request, ctx.progress, key=ctx.key)
     await _fetch(ctx, result.files, "video", "video.mp4")
     return {"duration_s": result.duration_s, "engine": result.engine}
 
@@ -123,7 +124,7 @@ async def run_lipsync(ctx: StepContext) -> dict[str, Any]:
 async def run_keyframe(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     request = ImageRequest(prompt=p["prompt"], width=p["width"], height=p["height"], seed=p["seed"])
-    result = await ctx.gpu.infer(InferKind.image, request, ctx.progress)
+    result = await ctx.gpu.infer(InferKind.image, request, ctx.progress, key=ctx.key)
     await _fetch(ctx, result.files, "image", "image.png")
     return {"engine": result.engine}
 
@@ -145,7 +146,7 @@ async def run_clip(ctx: StepContext) -> dict[str, Any]:
         seed=p["seed"],
         preset=p["preset"],
     )
-    result = await ctx.gpu.infer(InferKind.i2v, request, ctx.progress)
+    result = await ctx.gpu.infer(InferKind.i2v, request, ctx.progress, key=ctx.key)
     await _fetch(ctx, result.files, "video", "video.mp4")
     return {"duration_s": duration, "engine": result.engine}
 
@@ -153,7 +154,7 @@ async def run_clip(ctx: StepContext) -> dict[str, Any]:
 async def run_music(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     request = MusicRequest(prompt=p["prompt"], duration_s=p["duration_s"], seed=p["seed"])
-    result = await ctx.gpu.infer(InferKind.music, request, ctx.progress)
+    result = await ctx.gpu.infer(InferKind.music, request, ctx.progress, key=ctx.key)
     await _fetch(ctx, result.files, "audio", "music.wav")
     return {"duration_s": result.duration_s, "engine": result.engine}
 

@@ -10,6 +10,7 @@ from core.db import get_database
 from core.logging import get_logger
 from core.settings import Settings, get_settings
 from jobs import broker, service, webhooks
+from jobs.gpu_host import stop_idle_gpu
 from jobs.runner import run_step
 
 log = get_logger("jobs.worker")
@@ -52,6 +53,7 @@ class JobWorker:
         threads: int | None = None,
     ) -> None:
         self.settings = settings or get_settings()
+        self.queues = queues
         self.actors = broker.configure(self.settings, step_actor, webhook_actor)
         self.worker = Worker(
             self.actors.broker,
@@ -78,6 +80,13 @@ class JobWorker:
                     log.info("worker.recovered", steps=recovered)
             except Exception:
                 log.exception("worker.sweep_failed")
+            if self.queues is None or "gpu" in self.queues:
+                try:
+                    # A pod costs money while it is up: stop it once no job in flight needs it.
+                    if broker.run_coro(stop_idle_gpu(self.settings)):
+                        log.info("worker.gpu_stopped")
+                except Exception:
+                    log.exception("worker.gpu_stop_failed")
             first = {}
             if self._stop.wait(interval):
                 broker.close_thread_loop()

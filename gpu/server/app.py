@@ -31,6 +31,8 @@ from gpu.server.tasks import QueueFull, TaskManager, TaskNotFound
 
 # Set on 503s that mean "this server has no such engine" rather than "try again later".
 ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
+# Sent with /infer: the same key returns the same task while it is queued, running or done.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MULTIPART_SLACK = 1 << 20  # form boundaries and headers on top of the file itself
 
 
@@ -139,9 +141,10 @@ def _routes(state: ServerState) -> APIRouter:
         except UnknownVariant as exc:
             raise HTTPException(422, str(exc)) from None
         inputs = _pin_inputs(state, body)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         try:
             task = state.tasks.submit(
-                infer_kind, body, engine, inputs, state.registry.model(infer_kind)
+                infer_kind, body, engine, inputs, state.registry.model(infer_kind), key=key
             )
         except QueueFull as exc:
             state.files.unpin(list(inputs.values()))
@@ -151,6 +154,8 @@ def _routes(state: ServerState) -> APIRouter:
         except BaseException:
             state.files.unpin(list(inputs.values()))
             raise
+        if task.inputs is not inputs:  # an earlier submit with this key: its task holds its own
+            state.files.unpin(list(inputs.values()))
         return TaskCreated(task_id=task.id)
 
     @router.get("/tasks/{task_id}", response_model=TaskInfo)

@@ -70,6 +70,11 @@ class FileStore:
             raise FileNotFound(file_id)
         return stored
 
+    def exists(self, file_id: str) -> bool:
+        with self._lock:
+            stored = self._files.get(file_id)
+        return stored is not None and not stored.doomed
+
     def pin(self, file_ids: list[str]) -> list[StoredFile]:
         """Keep these files while a task needs them; all must exist."""
         with self._lock:

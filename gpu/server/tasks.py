@@ -94,6 +94,7 @@ class TaskManager:
         self._last_model: str | None = None
         self._closed = False
         self._seconds: list[float] = []  # recent task run times, for Retry-After
+        self._by_key: dict[str, str] = {}  # idempotency key -> task id
 
     def _start_workers(self) -> None:
         # Started on first use, not at startup: ASGI lifespan may never run in embedded mode.
@@ -112,9 +113,14 @@ class TaskManager:
         engine: Engine,
         inputs: dict[str, StoredFile],
         model: str | None = None,
+        key: str | None = None,
     ) -> Task:
         """Queue a task; the inputs must already be pinned (they are released when it ends).
-        Raises QueueFull when `max_queued` tasks are waiting already."""
+        Raises QueueFull when `max_queued` tasks are waiting already.
+
+        A `key` makes the submit idempotent: while a task submitted with the same key is
+        queued, running or succeeded, that task is returned instead of a new one (a client
+        that restarted mid-wait resumes it rather than paying for the work twice)."""
         self._prune()
         task = Task(
             id=f"t_{uuid.uuid4().hex}",
@@ -125,14 +131,27 @@ class TaskManager:
             model=model,
         )
         with self._cond:
+            known = self._tasks.get(self._by_key.get(key, "")) if key else None
+            if known is not None and self._resumable(known):
+                return known
             if len(self._queue) >= self.max_queued:
                 raise QueueFull(len(self._queue), self._retry_after())
             self._tasks[task.id] = task
             self._queue[task.id] = None
+            if key:
+                self._by_key[key] = task.id
             self._cond.notify()
         self._start_workers()
         log.info("gpu.task_queued task_id=%s kind=%s model=%s", task.id, kind, model)
         return task
+
+    def _resumable(self, task: Task) -> bool:
+        """A task worth returning again: under way, or done with its outputs still here."""
+        if task.state is TaskState.failed:
+            return False
+        if task.state is TaskState.succeeded and task.result is not None:
+            return all(self.files.exists(i) for i in task.result.files.values())
+        return True
 
     def _retry_after(self) -> int:
         # Roughly when one queue slot frees up: a typical task's time over the workers.
@@ -277,6 +296,7 @@ class TaskManager:
                 i for i, t in self._tasks.items() if t.finished and t.finished < cutoff
             ]:
                 del self._tasks[task_id]
+            self._by_key = {k: i for k, i in self._by_key.items() if i in self._tasks}
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

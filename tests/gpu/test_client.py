@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gpu.client import GpuClient, GpuTaskFailed, GpuTimeout, GpuUnavailable, embedded_transport
-from gpu.schemas import Health, InferKind, TTSRequest
+from gpu.schemas import Health, InferKind, MusicRequest, TTSRequest
 from gpu.server import GpuServerSettings
 
 
@@ -130,3 +130,23 @@ async def test_download_retries_a_5xx_and_never_leaves_partial_files(tmp_path: P
         with pytest.raises(GpuUnavailable, match="500"):
             await gpu.download("f_2", tmp_path / "y.bin")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.bin"]
+
+
+async def test_a_full_queue_is_retried_after_the_time_the_server_asks(tmp_path: Path) -> None:
+    import time as clock
+
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(clock.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(
+                503, json={"detail": "the GPU queue is full"}, headers={"Retry-After": "1"}
+            )
+        return httpx.Response(202, json={"task_id": "t_1"})
+
+    async with GpuClient(
+        "http://gpu", "k", transport=httpx.MockTransport(handler), backoff_s=0.01
+    ) as gpu:
+        assert await gpu.submit(InferKind.music, MusicRequest(prompt="x")) == "t_1"
+    assert calls[1] - calls[0] >= 0.95, "waited the Retry-After, not the 10 ms backoff"

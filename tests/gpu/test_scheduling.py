@@ -236,3 +236,29 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(tmp_path: Path) -> 
         server.should_exit = True
         thread.join(10)
         app.state.gpu.tasks.shutdown()
+
+
+async def test_a_resubmit_with_the_same_key_resumes_the_same_task(tmp_path: Path) -> None:
+    """A worker that restarted mid-wait gets its task back instead of paying for it twice."""
+    from gpu.client import GpuClient
+    from gpu.schemas import TTSRequest
+
+    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with GpuClient(
+            "http://gpu", API_KEY, transport=transport, poll_interval_s=0.02
+        ) as gpu:
+            request = TTSRequest(text="Resume me.")
+            first = await gpu.submit(InferKind.tts, request, key="step-key-1")
+            again = await gpu.submit(InferKind.tts, request, key="step-key-1")
+            other = await gpu.submit(InferKind.tts, request, key="step-key-2")
+            assert first == again != other
+            done = await gpu.wait(first)
+            assert done.result is not None
+            assert await gpu.submit(InferKind.tts, request, key="step-key-1") == first
+            # Once its output was fetched (and so deleted), the key starts a fresh task.
+            await gpu.download(done.result.files["audio"], tmp_path / "voice.wav")
+            assert await gpu.submit(InferKind.tts, request, key="step-key-1") != first
+    finally:
+        app.state.gpu.tasks.shutdown()

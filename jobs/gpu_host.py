@@ -1,0 +1,61 @@
+"""The GPU host this process's workers share: the in-process server, a fixed GPU server, or
+RunPod pods that start when GPU steps wait and stop when no job in flight needs them.
+
+GPU steps ask `gpu_host(settings)` for a ready server before they run (which may start a pod);
+the sweeper calls `stop_idle_gpu` every few seconds with the database's count of GPU steps
+still to come, so a pod never stops under a job that will need it again.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from core.db import get_database
+from core.models import Job, JobStatus, JobStep, StepStatus
+from core.settings import Settings
+from gpu.pods import GpuHost, PodSettings, make_host
+
+_hosts: dict[tuple[str, str], GpuHost] = {}
+_lock = threading.Lock()
+
+# Steps of jobs still in flight that will need the GPU: waiting on their inputs, or queued.
+_TO_COME = (StepStatus.pending.value, StepStatus.queued.value)
+_FINISHED = tuple(s.value for s in JobStatus if s.finished)
+
+
+def gpu_host(settings: Settings) -> GpuHost:
+    """One host per GPU server address and key, shared by the whole process (its lock and its
+    measured cold starts are what keeps two workers from starting two pods)."""
+    key = (settings.gpu_url, settings.gpu_api_key)
+    with _lock:
+        host = _hosts.get(key)
+        if host is None:
+            key_secret = SecretStr(settings.gpu_api_key)
+            pods = PodSettings(gpu_url=settings.gpu_url, gpu_api_key=key_secret)
+            host = make_host(pods)
+            _hosts[key] = host
+        return host
+
+
+async def gpu_work(settings: Settings) -> tuple[int, int]:
+    """(GPU steps still to come in jobs in flight, GPU steps running now)."""
+    async with get_database().session() as s:
+        rows = await s.execute(
+            select(JobStep.status, func.count())
+            .join(Job, Job.id == JobStep.job_id)
+            .where(JobStep.queue == "gpu", Job.status.not_in(_FINISHED))
+            .group_by(JobStep.status)
+        )
+        counts = dict(rows.tuples().all())
+    pending = sum(counts.get(status, 0) for status in _TO_COME)
+    return pending, counts.get(StepStatus.running.value, 0)
+
+
+async def stop_idle_gpu(settings: Settings) -> bool:
+    """Stop the GPU host's idle pods when no job in flight needs them; True if one stopped."""
+    host = gpu_host(settings)
+    pending, running = await gpu_work(settings)
+    return await host.maybe_stop(pending, running)
