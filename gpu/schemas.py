@@ -78,6 +78,21 @@ class LipsyncRequest(BaseModel):
     seed: Seed = 0
 
 
+class AnimateRequest(BaseModel):
+    """A character image performing the body and face motion of a driving clip (Wan2.2-Animate).
+
+    The output lasts as long as the driving clip (at most 20 seconds)."""
+
+    image_file_id: str = Field(description="The character to animate: a still image.")
+    video_file_id: str = Field(description="The driving clip whose motion the character copies.")
+    prompt: str = Field(default="", max_length=1000, description="Optional scene description.")
+    fps: Fps = 30
+    width: Width = 720
+    height: Height = 1280
+    seed: Seed = 0
+    preset: Literal["fast", "balanced", "quality"] = "fast"
+
+
 class MusicRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=500)
     duration_s: Annotated[float, Field(gt=0, le=900)] = 30.0
@@ -152,7 +167,7 @@ REQUEST_TYPES: dict[InferKind, type[BaseModel]] = {
     InferKind.ti2v: I2VRequest,
     InferKind.tts: TTSRequest,
     InferKind.lipsync: LipsyncRequest,
-    InferKind.animate: LipsyncRequest,
+    InferKind.animate: AnimateRequest,
     InferKind.s2v: LipsyncRequest,
     InferKind.music: MusicRequest,
     InferKind.caption: CaptionRequest,

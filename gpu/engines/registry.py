@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from gpu.engines.base import Engine
+from pydantic import BaseModel
+
+from gpu.engines.base import Engine, EngineConfig, EngineError, EngineOutput, ProgressFn
 from gpu.schemas import EngineHealth, InferKind
 
 
@@ -28,10 +31,10 @@ class Slot:
     variants: tuple[str, ...] = ()  # names a request may ask for (a TTS request's `engine`)
 
 
-EngineSet = Callable[[], dict[InferKind, Slot]]
+EngineSet = Callable[[EngineConfig | None], dict[InferKind, Slot]]
 
 
-def lite_engines() -> dict[InferKind, Slot]:
+def lite_engines(_config: EngineConfig | None = None) -> dict[InferKind, Slot]:
     """The CPU engines: small, deterministic, and real (they synthesise actual media)."""
     from gpu.engines.lite import avatar, espeak, image, motion, music, tts
 
@@ -56,7 +59,11 @@ def lite_engines() -> dict[InferKind, Slot]:
         ),
         InferKind.lipsync: Slot(avatar.run, avatar_note),
         InferKind.s2v: Slot(avatar.run, f"served by the {avatar_note}"),
-        InferKind.animate: Slot(avatar.run, f"served by the {avatar_note}; no full-body motion"),
+        InferKind.animate: Slot(
+            None,
+            "lite engines cannot animate a full body from a driving video; "
+            "Wan 2.2 Animate runs on a GPU host",
+        ),
         InferKind.music: Slot(music.run, "lite: procedural music (chords, bass, drums, pads)"),
         InferKind.caption: Slot(
             None,
@@ -66,28 +73,95 @@ def lite_engines() -> dict[InferKind, Slot]:
     }
 
 
-ENGINE_SETS: dict[str, EngineSet] = {"lite": lite_engines}
+def gpu_engines(config: EngineConfig | None) -> dict[InferKind, Slot]:
+    """The real models: each module says what it serves, or why it cannot (weights missing…).
+    Where two modules serve one kind, the first available one listed here wins, and any that
+    offer named variants (TTS engines) stay selectable by name."""
+    if config is None:
+        raise ValueError("the gpu engine set needs an EngineConfig (models folder, VRAM budget)")
+    from gpu.engines import fish_speech, flux, liveportrait, musicgen, wan, whisper
+
+    slots: dict[InferKind, Slot] = {}
+    for module in (wan, liveportrait, fish_speech, musicgen, whisper, flux):
+        for kind, slot in module.slots(config).items():
+            slots[kind] = merge_slots(slots[kind], slot) if kind in slots else slot
+    return slots
+
+
+ENGINE_SETS: dict[str, EngineSet] = {"lite": lite_engines, "gpu": gpu_engines}
+
+
+def merge_slots(first: Slot, second: Slot) -> Slot:
+    """One slot serving a kind from two: the first available engine serves 'auto', and every
+    named variant reaches its own engine."""
+    if second.engine is None:
+        return first
+    if first.engine is None:
+        return second
+    if not (first.variants or second.variants):
+        return first
+    routes: dict[str, Engine] = {}
+    for slot in (first, second):
+        assert slot.engine is not None
+        for name in slot.variants:
+            routes.setdefault(name, slot.engine)
+    default = first.engine
+    loaded = [s.is_loaded for s in (first, second) if s.is_loaded is not None]
+    return Slot(
+        _Dispatch(default, routes),
+        f"{first.note}; also {second.note}",
+        first.model,
+        (lambda: any(check() for check in loaded)) if loaded else None,
+        variants=tuple(routes),
+    )
+
+
+class _Dispatch:
+    """An engine that hands each request to the variant it names (`auto`: the default)."""
+
+    def __init__(self, default: Engine, routes: dict[str, Engine]) -> None:
+        self.default = default
+        self.routes = routes
+
+    def __call__(
+        self,
+        request: BaseModel,
+        inputs: Mapping[str, Path],
+        out_dir: Path,
+        progress: ProgressFn,
+    ) -> EngineOutput:
+        name = getattr(request, "engine", "auto")
+        engine = self.default if name == "auto" else self.routes.get(name)
+        if engine is None:
+            raise EngineError(f"no engine named {name!r}; this server has {', '.join(self.routes)}")
+        return engine(request, inputs, out_dir, progress)
 
 
 class EngineRegistry:
-    """Engines by kind for a comma-separated list of engine sets; earlier sets win."""
+    """Engines by kind for a comma-separated list of engine sets; earlier sets win, and named
+    variants of every set stay reachable."""
 
-    def __init__(self, sets: str = "lite") -> None:
+    def __init__(self, sets: str = "lite", config: EngineConfig | None = None) -> None:
         names = [name.strip() for name in sets.split(",") if name.strip()]
         unknown = [name for name in names if name not in ENGINE_SETS]
         if not names or unknown:
             known = ", ".join(sorted(ENGINE_SETS))
             raise ValueError(f"unknown engine set(s) {unknown or [sets]!r}; known: {known}")
         self.sets = names
+        self.config = config
         self.slots: dict[InferKind, Slot] = {}
-        for name in reversed(names):
-            for kind, slot in ENGINE_SETS[name]().items():
-                if slot.engine is not None or kind not in self.slots:
-                    self.slots[kind] = slot
+        for name in names:
+            for kind, slot in ENGINE_SETS[name](config).items():
+                known_slot = self.slots.get(kind)
+                self.slots[kind] = slot if known_slot is None else merge_slots(known_slot, slot)
         for kind in InferKind:
             self.slots.setdefault(
                 kind, Slot(None, f"no engine in sets {', '.join(names)} serves {kind}")
             )
+
+    def model(self, kind: InferKind) -> str | None:
+        """The model a kind's engine loads (tasks of one model are run together)."""
+        return self.slots[kind].model
 
     def get(self, kind: InferKind) -> Engine:
         """The engine for a kind, or EngineUnavailable with the reason."""
@@ -117,7 +191,8 @@ class EngineRegistry:
         }
 
     def models(self) -> list[str]:
-        """Models that engines have loaded in this process so far."""
-        return sorted(
-            {s.model for s in self.slots.values() if s.model and s.is_loaded and s.is_loaded()}
-        )
+        """Models loaded in this process now (the model cache's, and the lite engines')."""
+        loaded = {s.model for s in self.slots.values() if s.model and s.is_loaded and s.is_loaded()}
+        if self.config is not None:
+            loaded.update(self.config.cache.loaded())
+        return sorted(loaded)

@@ -1,0 +1,1 @@
+"""Worker programs for the sidecar tests: the real protocol, synthetic output."""
