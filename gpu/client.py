@@ -21,6 +21,20 @@ from gpu.schemas import REQUEST_TYPES, FileInfo, Health, InferKind, TaskInfo, Ta
 # Kept in step with gpu.server.app, which this module must not import at load time.
 _ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
+# How long a task of each kind may take once submitted (queue included): a Wan 2.2 clip at the
+# quality preset runs for many minutes, a line of speech for seconds.
+TASK_TIMEOUTS_S: dict[InferKind, float] = {
+    InferKind.tts: 600,
+    InferKind.image: 600,
+    InferKind.caption: 900,
+    InferKind.music: 1800,
+    InferKind.lipsync: 1800,
+    InferKind.s2v: 1800,
+    InferKind.t2v: 3600,
+    InferKind.i2v: 3600,
+    InferKind.ti2v: 3600,
+    InferKind.animate: 3600,
+}
 
 
 class GpuError(Exception):
@@ -55,14 +69,14 @@ class GpuClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         poll_interval_s: float = 0.1,
-        task_timeout_s: float = 900,
+        task_timeout_s: float | None = None,
         retries: int = 3,
         backoff_s: float = 0.2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.backoff_s = backoff_s
         self.poll_interval_s = poll_interval_s
-        self.task_timeout_s = task_timeout_s
+        self.task_timeout_s = task_timeout_s  # None: per kind, from TASK_TIMEOUTS_S
         self.retries = retries
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -103,8 +117,9 @@ class GpuClient:
     async def wait(
         self, task_id: str, on_progress: Callable[[float], None] | None = None
     ) -> TaskInfo:
-        """Poll until the task ends; raises GpuTaskFailed when it failed or ran out of time."""
-        deadline = time.monotonic() + self.task_timeout_s
+        """Poll until the task ends; raises GpuTaskFailed when it failed, GpuTimeout when it ran
+        past its kind's time limit (or the client's `task_timeout_s`, when set)."""
+        started = time.monotonic()
         last = -1.0
         while True:
             try:
@@ -127,9 +142,10 @@ class GpuClient:
                 raise GpuTaskFailed(
                     f"{info.kind} task {task_id} failed: {info.error or 'no reason given'}"
                 )
-            if time.monotonic() > deadline:
+            limit = self.task_timeout_s or TASK_TIMEOUTS_S.get(info.kind, 900.0)
+            if time.monotonic() - started > limit:
                 raise GpuTimeout(
-                    f"{info.kind} task {task_id} did not finish within {self.task_timeout_s:.0f} s "
+                    f"{info.kind} task {task_id} did not finish within {limit:.0f} s "
                     f"(state {info.state}, progress {info.progress:.0%})"
                 )
             await asyncio.sleep(self.poll_interval_s)

@@ -18,7 +18,7 @@ from core.models import Job, JobStatus, JobStep, StepStatus
 from core.settings import Settings
 from gpu.pods import GpuHost, PodSettings, make_host
 
-_hosts: dict[tuple[str, str], GpuHost] = {}
+_hosts: dict[str, GpuHost] = {}
 _lock = threading.Lock()
 
 # Steps of jobs still in flight that will need the GPU: waiting on their inputs, or queued.
@@ -27,16 +27,19 @@ _FINISHED = tuple(s.value for s in JobStatus if s.finished)
 
 
 def gpu_host(settings: Settings) -> GpuHost:
-    """One host per GPU server address and key, shared by the whole process (its lock and its
-    measured cold starts are what keeps two workers from starting two pods)."""
-    key = (settings.gpu_url, settings.gpu_api_key)
+    """One host per configuration, shared by the whole process (its lock and its measured cold
+    starts are what keeps two workers from starting two pods)."""
+    pods = PodSettings(gpu_url=settings.gpu_url, gpu_api_key=SecretStr(settings.gpu_api_key))
+    key = repr(
+        sorted(
+            (name, value.get_secret_value() if isinstance(value, SecretStr) else str(value))
+            for name, value in pods
+        )
+    )
     with _lock:
         host = _hosts.get(key)
         if host is None:
-            key_secret = SecretStr(settings.gpu_api_key)
-            pods = PodSettings(gpu_url=settings.gpu_url, gpu_api_key=key_secret)
-            host = make_host(pods)
-            _hosts[key] = host
+            host = _hosts[key] = make_host(pods)
         return host
 
 
@@ -49,9 +52,26 @@ async def gpu_work(settings: Settings) -> tuple[int, int]:
             .where(JobStep.queue == "gpu", Job.status.not_in(_FINISHED))
             .group_by(JobStep.status)
         )
-        counts = dict(rows.tuples().all())
+        counts: dict[str, int] = {status: n for status, n in rows.all()}
     pending = sum(counts.get(status, 0) for status in _TO_COME)
     return pending, counts.get(StepStatus.running.value, 0)
+
+
+async def is_first_gpu_step(job_id: str, step_id: str) -> bool:
+    """Whether no other GPU step of this job has run yet: the person has seen no GPU work
+    begin, so a long queue is worth another pod (see gpu.pods.policy)."""
+    async with get_database().session() as s:
+        begun = await s.scalar(
+            select(func.count())
+            .select_from(JobStep)
+            .where(
+                JobStep.job_id == job_id,
+                JobStep.id != step_id,
+                JobStep.queue == "gpu",
+                JobStep.status.in_((StepStatus.running.value, StepStatus.done.value)),
+            )
+        )
+    return not begun
 
 
 async def stop_idle_gpu(settings: Settings) -> bool:

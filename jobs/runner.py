@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from core.storage import Storage, get_storage
 from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
 from gpu.pods import GpuHostStarting
 from jobs import broker, service
-from jobs.gpu_host import gpu_host
+from jobs.gpu_host import gpu_host, is_first_gpu_step
 from jobs.progress import is_gpu_wait
 from jobs.service import MAX_ATTEMPTS
 from jobs.steps import HANDLERS, StepContext, make_gpu_client
@@ -163,9 +164,13 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
             if host is not None:
                 # May start a pod; a start that outlasts the wait is GpuHostStarting, which
                 # hands the step back to wait (nothing charged) like any unavailable GPU.
-                url = await host.ensure_ready(wait_s=min(60.0, settings.step_lease_s / 2))
-                await host.note_activity()
+                url = await host.ensure_ready(
+                    wait_s=min(60.0, settings.step_lease_s / 2),
+                    first_step=await is_first_gpu_step(step.job_id, step.id),
+                )
+                await host.note_activity(url=url)
                 client = host.client(url)
+                began = time.monotonic()
             else:
                 client = make_gpu_client(settings)  # CPU steps do not touch the GPU
             async with client as gpu:
@@ -182,7 +187,7 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
                 )
                 meta = await HANDLERS[step.kind](ctx)
             if host is not None:
-                await host.note_activity()
+                await host.note_activity(url=url, seconds=time.monotonic() - began)
         storage.commit_artifact(step.content_key, scratch, {"step": step.kind, **meta})
     finally:
         if scratch.exists():

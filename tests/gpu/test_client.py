@@ -150,3 +150,10 @@ async def test_a_full_queue_is_retried_after_the_time_the_server_asks(tmp_path: 
     ) as gpu:
         assert await gpu.submit(InferKind.music, MusicRequest(prompt="x")) == "t_1"
     assert calls[1] - calls[0] >= 0.95, "waited the Retry-After, not the 10 ms backoff"
+
+
+def test_every_kind_has_a_time_limit_fitting_its_work() -> None:
+    from gpu.client import TASK_TIMEOUTS_S
+
+    assert set(TASK_TIMEOUTS_S) == set(InferKind)
+    assert TASK_TIMEOUTS_S[InferKind.i2v] >= 4 * TASK_TIMEOUTS_S[InferKind.tts]
