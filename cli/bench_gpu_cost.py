@@ -6,11 +6,15 @@ captions), off-GPU steps that delay them (FLUX key frames over the Hugging Face 
 and model loads on a pod's first use of a model. Every policy sees the same arrivals and the same
 step durations; a pod is billed from the moment it is asked to start until it has stopped.
 
-Policies: ours (gpu.pods.policy: scale out only when the queue outlasts a cold start; stop an
-idle pod at once unless known work is closer than a cold start), always on (one pod), start per
-job (a fresh pod for each job, stopped when its GPU work is done), and a fixed 10-minute idle stop
-(one pod). The cold start is the pod's boot (RunPod resume, assumed) plus the GPU server's own
-start (measured here by starting it) plus each model's first load.
+Policies: ours, as gpu/pods/runpod.py and the GPU server run it (a job's first GPU step goes
+ahead of queued work; another pod starts only when a new job's first step would wait longer
+than a cold start plus a minute; the last pod stays while a job in flight has GPU steps to come,
+and pods stop a few seconds after that), always on (one pod), start per job (a fresh pod for
+each job, stopped when its GPU work is done), and a fixed 10-minute idle stop (one pod). The
+cold start is the pod's boot (RunPod resume, assumed) plus the GPU server's own start (measured
+here by starting it) plus each model's first load. One simplification: waiting GPU steps form
+one queue any free pod takes from, where production routes each step to the least-loaded pod
+when it is submitted.
 """
 
 from __future__ import annotations
@@ -200,9 +204,12 @@ class Simulation:
         jobs_per_day: float,
         days: int,
         max_pods: int = 3,
+        idle_stop_s: float = 5.0,
     ) -> None:
         self.policy = policy
         self.boot_s = boot_s
+        # SKYIE_GPU_IDLE_STOP_S, plus half the workers' check period on average (jobs/worker.py).
+        self.idle_stop_s = idle_stop_s + 2.5
         self.jobs_per_day = jobs_per_day
         self.end = days * DAY_S
         # The break-even a stop must beat: booting again and reloading the models.
@@ -213,6 +220,7 @@ class Simulation:
         self.waiting: list[Task] = []
         self.jobs: list[Job] = []
         self.inference_s = 0.0
+        self.task_avg_s = 60.0  # the pool's starting guess (SKYIE_GPU_TYPICAL_TASK_S)
         for n, (t, name, durations) in enumerate(jobs):
             self._at(t, "arrive", (n, name, durations))
 
@@ -280,6 +288,7 @@ class Simulation:
         task = pod.task
         assert task is not None
         pod.task, pod.idle_since = None, t
+        self.task_avg_s += 0.3 * (task.seconds - self.task_avg_s)  # as note_activity learns it
         self._complete(t, task)
         if self.policy == "fixed 10-minute idle":
             self._at(t + 600, "check")
@@ -309,24 +318,24 @@ class Simulation:
             self._start_pod(t)
 
     def _new_job_wait(self, t: float) -> float | None:
-        """Expected wait of the first waiting step of a job that has not started on the GPU:
-        the work queued ahead of it, shared by the pods up, after the soonest one frees."""
-        firsts: dict[int, Task] = {}  # each job not started yet: its first waiting step
-        for w in self.waiting:
-            if w.job.first_gpu_start is None:
-                firsts.setdefault(w.job.id, w)
+        """How long a job whose GPU work has not begun would wait, as the pool estimates it
+        (gpu/pods/runpod.py): the shortest wait a ready pod reports for a first step (its
+        running task's remaining time, then the first steps already waiting, which run ahead
+        of other work), or a starting pod's remaining boot. None: no such job waits."""
+        firsts = len({w.job.id for w in self.waiting if w.job.first_gpu_start is None})
         if not firsts:
             return None
         up = self._up()
-        if not up:
-            return math.inf
-        # First steps go ahead of other work, so only the first steps queued before it and
-        # the soonest pod to free up count.
-        free_in = min(
-            max(0.0, (p.task.ends if p.task and p.task.ends else p.ready_at) - t) for p in up
-        )
-        ahead = sum(w.seconds for w in list(firsts.values())[:-1])
-        return free_in + ahead / len(up)
+        ready = [p for p in up if p.ready_at <= t]
+        wait = math.inf
+        if ready:
+            ahead = (firsts - 1) * self.task_avg_s / len(ready)
+            wait = min(max(0.0, (p.task.ends or t) - t) if p.task else 0.0 for p in ready)
+            wait += ahead
+        for pod in up:
+            if pod.ready_at > t:
+                wait = min(wait, pod.ready_at - t)
+        return wait
 
     def _dispatch(self, t: float) -> None:
         for pod in self._up():
@@ -372,30 +381,23 @@ class Simulation:
                 if t - pod.idle_since >= 600 - 1e-6:
                     pod.stopped = t
                 continue
-            warm = self.rules.keep_warm(
-                next_known_work_in_s=self._next_known_work(t),
-                arrivals_per_s=arrival_rate(t, self.jobs_per_day),
-            )
-            if not warm:
+            # Production's rule (gpu/pods/runpod.py maybe_stop): while a job in flight has GPU
+            # steps to come, the last pod up stays; otherwise a pod idle for the grace stops.
+            up = self._up()
+            if self._gpu_steps_to_come() and len(up) == 1:
+                continue
+            if t - pod.idle_since >= self.idle_stop_s - 1e-6:
                 pod.stopped = t
             else:
-                self._at(t + 60, "check")
+                self._at(pod.idle_since + self.idle_stop_s, "check")
 
-    def _next_known_work(self, t: float) -> float | None:
-        """Seconds until a job in flight has GPU work ready, as far as known now."""
-        soonest = None
-        for job in self.jobs[-50:]:
-            if job.finished is not None:
-                continue
-            for task in job.tasks.values():
-                if task.step.model is None or task.started is not None or task in self.waiting:
-                    continue
-                ends = [job.tasks[a].ends for a in task.step.after]
-                if any(e is None for e in ends):
-                    continue
-                ready = max([t, *[e for e in ends if e is not None]])
-                soonest = ready - t if soonest is None else min(soonest, ready - t)
-        return soonest
+    def _gpu_steps_to_come(self) -> bool:
+        return any(
+            task.step.model is not None and task.started is None
+            for job in self.jobs[-50:]
+            if job.finished is None
+            for task in job.tasks.values()
+        )
 
 
 def measure_server_start() -> float:

@@ -96,9 +96,12 @@ class GpuClient:
         response = await self._request("POST", "/files", upload=path)
         return FileInfo.model_validate_json(response.content).file_id
 
-    async def submit(self, kind: InferKind, request: BaseModel, key: str | None = None) -> str:
+    async def submit(
+        self, kind: InferKind, request: BaseModel, key: str | None = None, first: bool = False
+    ) -> str:
         """Queue an inference task; returns its task id. With a `key` (say, the step's content
-        key), submitting again after a restart returns the task already under way."""
+        key), submitting again after a restart returns the task already under way. `first`
+        marks a job's first GPU step, which the server runs ahead of work already under way."""
         kind = InferKind(kind)
         expected = REQUEST_TYPES[kind]
         if not isinstance(request, expected):
@@ -107,7 +110,10 @@ class GpuClient:
             "POST",
             f"/infer/{kind.value}",
             json=request.model_dump(mode="json"),
-            headers={"Idempotency-Key": key} if key else None,
+            headers={
+                **({"Idempotency-Key": key} if key else {}),
+                **({"X-Skyie-Priority": "first"} if first else {}),
+            },
         )
         task_id = response.json().get("task_id")
         if not isinstance(task_id, str):
@@ -156,9 +162,10 @@ class GpuClient:
         request: BaseModel,
         on_progress: Callable[[float], None] | None = None,
         key: str | None = None,
+        first: bool = False,
     ) -> TaskResult:
-        """Submit a task and wait for its result (`key`: see `submit`)."""
-        info = await self.wait(await self.submit(kind, request, key), on_progress)
+        """Submit a task and wait for its result (`key`, `first`: see `submit`)."""
+        info = await self.wait(await self.submit(kind, request, key, first), on_progress)
         if info.result is None:
             raise GpuTaskFailed(f"{info.kind} task {info.id} succeeded without a result")
         return info.result

@@ -159,6 +159,10 @@ class Health(BaseModel):
     engines: dict[str, EngineHealth] = Field(default_factory=dict)
     queued: int = 0
     running: int = 0
+    first_step_wait_s: float | None = Field(
+        default=None,
+        description="How long a job's first step submitted now would wait to start (estimate).",
+    )
 
 
 REQUEST_TYPES: dict[InferKind, type[BaseModel]] = {

@@ -161,12 +161,13 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
     try:
         async with heartbeat(db, step, me, box, min(1.0, settings.step_lease_s / 4)):
             host = gpu_host(settings) if step.queue == "gpu" else None
+            first = host is not None and await is_first_gpu_step(step.job_id, step.id)
             if host is not None:
                 # May start a pod; a start that outlasts the wait is GpuHostStarting, which
                 # hands the step back to wait (nothing charged) like any unavailable GPU.
                 url = await host.ensure_ready(
                     wait_s=min(60.0, settings.step_lease_s / 2),
-                    first_step=await is_first_gpu_step(step.job_id, step.id),
+                    first_step=first,
                 )
                 await host.note_activity(url=url)
                 client = host.client(url)
@@ -180,6 +181,7 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
                     params=step.params,
                     deps=step.deps,
                     key=step.content_key,
+                    first_gpu=first,
                     storage=storage,
                     gpu=gpu,
                     scratch=scratch,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from billing.plans import capped
 from core.errors import InvalidInput
 from core.script import segment_seconds
@@ -21,6 +23,7 @@ from gpu.schemas import (
     InferKind,
     LipsyncRequest,
     MusicRequest,
+    TaskResult,
     TTSRequest,
 )
 from media import captions as media_captions
@@ -48,6 +51,13 @@ class StepContext:
     gpu: GpuClient
     scratch: Path
     progress: Progress
+    first_gpu: bool = False  # the job's first GPU step: the GPU server runs it ahead of others
+
+    async def infer(self, kind: InferKind, request: BaseModel) -> TaskResult:
+        """Run one GPU task for this step, resumable under the step's key after a restart."""
+        return await self.gpu.infer(
+            kind, request, self.progress, key=self.key, first=self.first_gpu
+        )
 
     def dep_file(self, name: str, filename: str) -> Path:
         return self.storage.artifact_file(self.deps[name], filename)
@@ -92,7 +102,7 @@ async def run_tts(ctx: StepContext) -> dict[str, Any]:
         reference_file_id=reference_id,
         engine=p.get("engine", "auto"),
     )
-    result = await ctx.gpu.infer(InferKind.tts, request, ctx.progress, key=ctx.key)
+    result = await ctx.infer(InferKind.tts, request)
     await _fetch(ctx, result.files, "audio", "voice.wav")
     return {
         "duration_s": result.duration_s,
@@ -116,7 +126,7 @@ async def run_lipsync(ctx: StepContext) -> dict[str, Any]:
         width=p["width"],
         height=p["height"],
     )
-    result = await ctx.gpu.infer(InferKind.lipsync, request, ctx.progress, key=ctx.key)
+    result = await ctx.infer(InferKind.lipsync, request)
     await _fetch(ctx, result.files, "video", "video.mp4")
     return {"duration_s": result.duration_s, "engine": result.engine}
 
@@ -124,7 +134,7 @@ async def run_lipsync(ctx: StepContext) -> dict[str, Any]:
 async def run_keyframe(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     request = ImageRequest(prompt=p["prompt"], width=p["width"], height=p["height"], seed=p["seed"])
-    result = await ctx.gpu.infer(InferKind.image, request, ctx.progress, key=ctx.key)
+    result = await ctx.infer(InferKind.image, request)
     await _fetch(ctx, result.files, "image", "image.png")
     return {"engine": result.engine}
 
@@ -146,7 +156,7 @@ async def run_clip(ctx: StepContext) -> dict[str, Any]:
         seed=p["seed"],
         preset=p["preset"],
     )
-    result = await ctx.gpu.infer(InferKind.i2v, request, ctx.progress, key=ctx.key)
+    result = await ctx.infer(InferKind.i2v, request)
     await _fetch(ctx, result.files, "video", "video.mp4")
     return {"duration_s": duration, "engine": result.engine}
 
@@ -154,7 +164,7 @@ async def run_clip(ctx: StepContext) -> dict[str, Any]:
 async def run_music(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     request = MusicRequest(prompt=p["prompt"], duration_s=p["duration_s"], seed=p["seed"])
-    result = await ctx.gpu.infer(InferKind.music, request, ctx.progress, key=ctx.key)
+    result = await ctx.infer(InferKind.music, request)
     await _fetch(ctx, result.files, "audio", "music.wav")
     return {"duration_s": result.duration_s, "engine": result.engine}
 

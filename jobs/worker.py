@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from dramatiq import Worker
 
@@ -12,6 +13,9 @@ from core.settings import Settings, get_settings
 from jobs import broker, service, webhooks
 from jobs.gpu_host import stop_idle_gpu
 from jobs.runner import run_step
+
+# How often idle GPU pods are looked for (a few seconds of a pod's time at most).
+GPU_STOP_CHECK_S = 5.0
 
 log = get_logger("jobs.worker")
 
@@ -73,13 +77,17 @@ class JobWorker:
         # A fresh in-process broker has lost every message of a previous run: resend them all.
         first = {"requeue_all_queued": self.settings.is_embedded_broker}
         interval = max(0.5, min(self.settings.step_lease_s / 2, 30.0))
+        next_sweep = 0.0
         while True:
-            try:
-                recovered = broker.run_coro(sweep(self.settings, **first))
-                if recovered:
-                    log.info("worker.recovered", steps=recovered)
-            except Exception:
-                log.exception("worker.sweep_failed")
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + interval
+                try:
+                    recovered = broker.run_coro(sweep(self.settings, **first))
+                    if recovered:
+                        log.info("worker.recovered", steps=recovered)
+                except Exception:
+                    log.exception("worker.sweep_failed")
+                first = {}
             if self.queues is None or "gpu" in self.queues:
                 try:
                     # A pod costs money while it is up: stop it once no job in flight needs it.
@@ -87,8 +95,7 @@ class JobWorker:
                         log.info("worker.gpu_stopped")
                 except Exception:
                     log.exception("worker.gpu_stop_failed")
-            first = {}
-            if self._stop.wait(interval):
+            if self._stop.wait(min(interval, GPU_STOP_CHECK_S)):
                 broker.close_thread_loop()
                 return
 

@@ -168,7 +168,7 @@ class RunPodHost:
         gpu_count: int = 1,
         port: int = 8100,
         url_template: str = DEFAULT_PROXY_URL_TEMPLATE,
-        idle_stop_s: float = 30.0,
+        idle_stop_s: float = 5.0,
         start_timeout_s: float = 600.0,
         cold_start_default_s: float = 180.0,
         typical_task_s: float = 60.0,
@@ -216,6 +216,8 @@ class RunPodHost:
         self._transport = transport
         self._last_pod = self.pod_id  # where note_activity() without a URL points
         self._background: set[asyncio.Task[None]] = set()
+        # Each pod's last reported wait for a job's first step (its /health estimate).
+        self._first_waits: dict[str, float | None] = {}
 
     # -- the GpuHost contract ------------------------------------------------------------------
 
@@ -398,6 +400,7 @@ class RunPodHost:
         for pod, answer in answers.items():
             if isinstance(answer, Health):
                 load[pod] = answer.queued + answer.running
+                self._first_waits[pod] = answer.first_step_wait_s
             elif pod in ready:
                 failed.append(pod)
                 log.warning("gpu.pod_not_answering pod=%s reason=%s", pod, answer.reason)
@@ -433,13 +436,20 @@ class RunPodHost:
     ) -> None:
         """Start another pod in the background when a new job would wait too long (policy).
 
-        The wait is the least-loaded pod's tasks times the typical task time, or a starting
-        pod's remaining boot if that is sooner: a pod on its way already serves the queue.
+        The wait is the shortest a ready pod reports on /health for a job's first step (first
+        steps run ahead of other work there), or a starting pod's remaining boot if that is
+        sooner: a pod on its way already serves the queue.
         """
         stats = await self._io(self._pool.stats)
         task_s = stats.task_avg_s if stats.task_avg_s is not None else self.typical_task_default_s
         cold_s = self._cold_estimate(stats)
-        wait = min(load.values()) * task_s
+        # The pod's own estimate (its running task's remaining time, the first steps ahead);
+        # an older server without it: its tasks times the typical task time.
+        waits = []
+        for pod, tasks in load.items():
+            reported = self._first_waits.get(pod)
+            waits.append(reported if reported is not None else tasks * task_s)
+        wait = min(waits)
         now = self._clock()
         for pod in starting:
             if pod not in load:

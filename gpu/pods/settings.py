@@ -47,12 +47,12 @@ class PodSettings(BaseSettings):
         description="The pod's GPU server URL, with {pod_id} and {port} placeholders.",
     )
     gpu_idle_stop_s: float = Field(
-        default=30,
+        default=5,
         gt=0,
         description="Stop a pod idle this long that no job in flight needs (an extra pod as "
         "soon as it is idle this long). The policy is to stop at once when no GPU work is "
-        "known to be coming; these 30 s only absorb the gap between one step ending and the "
-        "next one being queued.",
+        "known to be coming: a job's next GPU steps are queued in the same transaction that "
+        "ends the one before, so these seconds only absorb clock differences between workers.",
     )
     gpu_start_timeout_s: float = Field(
         default=600, gt=0, description="A start whose /health is not ok by then is given up."

@@ -33,6 +33,8 @@ from gpu.server.tasks import QueueFull, TaskManager, TaskNotFound
 ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
 # Sent with /infer: the same key returns the same task while it is queued, running or done.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# "first" on a job's first GPU step: it runs before queued work of jobs already under way.
+PRIORITY_HEADER = "X-Skyie-Priority"
 _MULTIPART_SLACK = 1 << 20  # form boundaries and headers on top of the file itself
 
 
@@ -142,9 +144,16 @@ def _routes(state: ServerState) -> APIRouter:
             raise HTTPException(422, str(exc)) from None
         inputs = _pin_inputs(state, body)
         key = request.headers.get(IDEMPOTENCY_HEADER)
+        first = request.headers.get(PRIORITY_HEADER, "").lower() == "first"
         try:
             task = state.tasks.submit(
-                infer_kind, body, engine, inputs, state.registry.model(infer_kind), key=key
+                infer_kind,
+                body,
+                engine,
+                inputs,
+                state.registry.model(infer_kind),
+                key=key,
+                first=first,
             )
         except QueueFull as exc:
             state.files.unpin(list(inputs.values()))
@@ -216,6 +225,7 @@ def _routes(state: ServerState) -> APIRouter:
         return Health(
             ok=any(e.available for e in engines.values()), gpu=gpu, vram_free_gb=vram,
             loaded_models=state.registry.models(), engines=engines, queued=queued, running=running,
+            first_step_wait_s=state.tasks.first_step_wait_s(),
         )  # fmt: skip
 
     return router

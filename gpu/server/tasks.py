@@ -4,8 +4,9 @@ The app may be driven from several asyncio event loops in different threads at o
 mode), so nothing here touches asyncio: callers only ever take a threading lock briefly.
 
 The queue is bounded (a full queue refuses new work; the client retries later) and ordered to
-swap models as rarely as possible: a free worker takes the oldest task whose model is already
-loaded or was just used, and only then the oldest task overall. No task waits behind others of a
+swap models as rarely as possible: a free worker takes a job's first GPU step (marked by the
+client) before anything else, then the oldest task whose model is already loaded or was just
+used, and only then the oldest task overall. No task waits behind others of a
 different model for longer than `max_group_wait_s`, so grouping never starves anyone.
 """
 
@@ -51,11 +52,13 @@ class Task:
     engine: Engine
     inputs: dict[str, StoredFile]
     model: str | None = None  # what the engine loads; tasks of one model are run together
+    first: bool = False  # a job's first GPU step: run before others, so work visibly begins
     state: TaskState = TaskState.queued
     progress: float = 0.0
     error: str | None = None
     result: TaskResult | None = None
     created: float = field(default_factory=time.monotonic)
+    started: float | None = None
     finished: float | None = None
 
 
@@ -114,6 +117,7 @@ class TaskManager:
         inputs: dict[str, StoredFile],
         model: str | None = None,
         key: str | None = None,
+        first: bool = False,
     ) -> Task:
         """Queue a task; the inputs must already be pinned (they are released when it ends).
         Raises QueueFull when `max_queued` tasks are waiting already.
@@ -129,6 +133,7 @@ class TaskManager:
             engine=engine,
             inputs=inputs,
             model=model,
+            first=first,
         )
         with self._cond:
             known = self._tasks.get(self._by_key.get(key, "")) if key else None
@@ -166,6 +171,11 @@ class TaskManager:
         oldest = tasks[0]
         if time.monotonic() - oldest.created >= self.max_group_wait_s:
             return oldest
+        # A job whose GPU work has not begun goes first: its person is watching a progress bar
+        # that has not moved yet, while others' jobs are under way.
+        first = next((task for task in tasks if task.first), None)
+        if first is not None:
+            return first
         for task in tasks:
             if task.model is not None and (
                 task.model == self._last_model or self._is_loaded(task.model)
@@ -190,7 +200,7 @@ class TaskManager:
                         finally:
                             self._cond.acquire()
                     task = self._next()
-                task.state = TaskState.running
+                task.state, task.started = TaskState.running, time.monotonic()
                 self._queue.pop(task.id, None)
                 if task.model is not None:
                     self._last_model = task.model
@@ -208,6 +218,21 @@ class TaskManager:
                 id=task.id, kind=task.kind, state=task.state, progress=task.progress,
                 queue_position=position, error=task.error, result=task.result,
             )  # fmt: skip
+
+    def first_step_wait_s(self) -> float:
+        """How long a job's first step submitted now would wait: until a worker frees (a
+        running task's remaining time, judged by its progress or by typical task times), then
+        behind the first steps already waiting."""
+        now = time.monotonic()
+        typical = statistics.median(self._seconds) if self._seconds else 60.0
+        with self._lock:
+            running = [t for t in self._tasks.values() if t.state is TaskState.running]
+            ahead = sum(1 for i in self._queue if self._tasks[i].first)
+        if len(running) < self.concurrency:
+            free_in = 0.0
+        else:
+            free_in = min(_remaining(t, now, typical) for t in running)
+        return round(free_in + ahead * typical / self.concurrency, 1)
 
     def counts(self) -> tuple[int, int]:
         """(queued, running)."""
@@ -302,3 +327,10 @@ class TaskManager:
 def _is_out_of_memory(exc: BaseException) -> bool:
     """torch.cuda.OutOfMemoryError, or the RuntimeError older torch and other libraries raise."""
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def _remaining(task: Task, now: float, typical: float) -> float:
+    elapsed = now - (task.started or now)
+    if task.progress >= 0.05:
+        return elapsed * (1 - task.progress) / task.progress
+    return max(typical - elapsed, 0.0)

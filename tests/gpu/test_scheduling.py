@@ -91,6 +91,28 @@ def test_waiting_tasks_run_grouped_by_model(manager: tuple[TaskManager, ModelCac
     assert cache.loads == 2, "two models, two loads (five in arrival order would mean four)"
 
 
+def test_a_jobs_first_step_runs_before_work_already_under_way(
+    manager: tuple[TaskManager, ModelCache],
+) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    ids = []
+    for n, (model, first) in enumerate(
+        [("wan", False), ("wan", False), ("music", True), ("wan", False)]
+    ):
+        engine = recorder.engine(model)
+        request = ImageRequest(prompt=str(n))
+        ids.append(
+            tasks.submit(InferKind.image, request, engine, {}, model=model, first=first).id  # type: ignore[arg-type]
+        )
+        while n == 0 and tasks.info(ids[0]).state is TaskState.queued:
+            time.sleep(0.005)  # the first task is running (held at the gate) before the rest
+    gate.set()
+    wait_all(tasks, ids)
+    assert recorder.order == ["wan:0", "music:2", "wan:1", "wan:3"]
+
+
 def test_grouping_never_starves_an_old_task(manager: tuple[TaskManager, ModelCache]) -> None:
     tasks, cache = manager
     tasks.max_group_wait_s = 0.0  # every waiting task is already "too old" to pass over
@@ -262,3 +284,29 @@ async def test_a_resubmit_with_the_same_key_resumes_the_same_task(tmp_path: Path
             assert await gpu.submit(InferKind.tts, request, key="step-key-1") != first
     finally:
         app.state.gpu.tasks.shutdown()
+
+
+def test_the_wait_a_new_jobs_first_step_would_have(manager: tuple[TaskManager, ModelCache]) -> None:
+    tasks, _cache = manager
+    assert tasks.first_step_wait_s() == 0.0, "an idle worker takes it at once"
+    gate = threading.Event()
+
+    def half_done(
+        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+    ) -> EngineOutput:
+        time.sleep(0.4)
+        progress(0.5)  # 0.4 s in and half done: about 0.4 s to go
+        gate.wait(10)
+        raise EngineError("stopped")
+
+    running = tasks.submit(InferKind.image, ImageRequest(prompt="a"), half_done, {})  # type: ignore[arg-type]
+    while tasks.info(running.id).progress < 0.5:
+        time.sleep(0.01)
+    alone = tasks.first_step_wait_s()
+    assert 0.3 <= alone <= 1.0
+    for n in range(3):  # other jobs' later steps do not delay a first step
+        tasks.submit(InferKind.image, ImageRequest(prompt=str(n)), half_done, {})  # type: ignore[arg-type]
+    assert tasks.first_step_wait_s() == pytest.approx(alone, abs=0.2)
+    tasks.submit(InferKind.image, ImageRequest(prompt="f"), half_done, {}, first=True)  # type: ignore[arg-type]
+    assert tasks.first_step_wait_s() >= alone + 30, "behind a first step already waiting"
+    gate.set()

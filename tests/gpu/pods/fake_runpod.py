@@ -45,6 +45,7 @@ class FakePod:
     resumed_at: float | None = None
     queued: int = 0  # what the pod's /health reports as waiting and running tasks
     running: int = 0
+    first_step_wait_s: float | None = None  # the pod's own estimate; None: an older server
     boot_delay_s: float | None = None  # None: the fake's own
     resume_error: str | None = None  # e.g. NO_GPUS: this pod's machine has no GPU free
 
@@ -173,7 +174,7 @@ class FakeRunPod:
                 return 404, {"error": "pod not found or not running"}
             if not pod.booted(self.boot_delay_s):
                 return 502, {"error": "bad gateway: the pod's server is not up yet"}
-            queued, running = pod.queued, pod.running
+            queued, running, first_wait = pod.queued, pod.running, pod.first_step_wait_s
         if authorization != f"Bearer {self.gpu_api_key}":
             return 401, {"detail": "invalid API key"}
         health = Health(
@@ -183,6 +184,7 @@ class FakeRunPod:
             engines={"tts": EngineHealth(available=True, variants=["kokoro"])},
             queued=queued,
             running=running,
+            first_step_wait_s=first_wait,
         )
         return 200, health.model_dump(mode="json")
 

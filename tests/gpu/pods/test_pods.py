@@ -158,7 +158,7 @@ def test_settings_name_a_pool_of_pods(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKYIE_RUNPOD_POD_IDS", " a1, b2 ,,c3")
     settings = PodSettings(_env_file=None)
     assert settings.runpod_pool == ["a1", "b2", "c3"]
-    assert settings.gpu_idle_stop_s == 30  # stop at once when no work is known to be coming
+    assert settings.gpu_idle_stop_s == 5  # stop at once when no work is known to be coming
     pool = make_host(settings)
     assert isinstance(pool, RunPodHost)
     assert pool.pod_ids == ("a1", "b2", "c3")

@@ -266,3 +266,22 @@ async def test_a_start_nobody_waits_for_is_finished_by_whoever_looks(
     assert "3 of 3 GPU pods up (3 ready)" in host.state().detail
     assert BOOT_S <= host.cold_start_estimate() < BOOT_S + 2
     assert fake.count("podResume") == 2
+
+
+async def test_the_pods_own_first_step_estimate_decides_over_its_queue_length(
+    fake: FakeRunPod, make_pool: Any
+) -> None:
+    """First steps run ahead of queued work on the GPU server, so a long queue whose running
+    task ends soon is no reason for another pod; the pod's /health says so."""
+    fake.add_pod(A, status="RUNNING", booted=True)
+    fake.add_pod(B)
+    host = make_pool(A, B)
+    assert await host.ensure_ready() == url(fake, A)
+    fake.pods[A].queued, fake.pods[A].first_step_wait_s = 9, 20.0
+    assert await host.ensure_ready(first_step=True) == url(fake, A)
+    await host.settle()
+    assert fake.count("podResume") == 0, "20 s is well under a cold start plus a minute"
+    fake.pods[A].queued, fake.pods[A].first_step_wait_s = 1, 900.0
+    assert await host.ensure_ready(first_step=True) == url(fake, A)
+    await host.settle()
+    assert fake.count("podResume", B) == 1, "one long task ahead: another pod serves sooner"
