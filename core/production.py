@@ -63,13 +63,17 @@ class CaptionLook(BaseModel):
         default="DejaVu Sans",
         description="Latin font; Arabic, Hebrew and CJK text always use bundled Noto fonts.",
     )
-    text_colour: Colour = "#FFFFFF"
-    highlight_colour: Colour = Field(default="#FFE500", description="The word being spoken.")
-    outline_colour: Colour = "#101010"
+    text_colour: Colour = Field(default="#FFFFFF", description="Colour of the caption text.")
+    highlight_colour: Colour = Field(
+        default="#FFE500", description="Colour of the word being spoken (word style)."
+    )
+    outline_colour: Colour = Field(default="#101010", description="Colour of the text outline.")
     outline_width: float = Field(
         default=0.08, ge=0, le=0.3, description="As a fraction of the font size; 0 for none."
     )
-    position: Literal["bottom", "middle", "top"] = "bottom"
+    position: Literal["bottom", "middle", "top"] = Field(
+        default="bottom", description="Where on the picture the captions sit."
+    )
     uppercase: bool = Field(default=False, description="Capitals (word style only).")
 
 
