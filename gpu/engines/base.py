@@ -47,6 +47,14 @@ class Engine(Protocol):
     ) -> EngineOutput: ...
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, or the RuntimeError that older torch, CTranslate2 and
+    other CUDA libraries raise; judged without importing torch."""
+    return type(exc).__name__ == "OutOfMemoryError" or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
 def no_progress(_fraction: float) -> None:
     """Progress sink for direct calls that do not report progress."""
 

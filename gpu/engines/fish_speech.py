@@ -34,7 +34,7 @@ from gpu.engines.cache import ModelSpec
 from gpu.engines.lite.pitch import frame_rms
 from gpu.engines.media import decode_audio, ffmpeg_exe, write_wav
 from gpu.engines.registry import Slot
-from gpu.engines.sidecar import Sidecar, WorkerError, sidecar_spec, worker_env
+from gpu.engines.sidecar import Sidecar, ask_worker, sidecar_spec, worker_env
 from gpu.schemas import InferKind, TTSRequest, WordTiming
 
 ENGINE = "fish-speech"
@@ -156,21 +156,15 @@ class FishSpeechEngine:
                 "out": str(Path(tmp) / "generated.wav"),
             }
             timeout = self.timeout_s or 120.0 + 0.3 * len(text)
-            try:
-                with self.config.cache.use(self.spec) as worker:
-                    result = worker.request(
-                        "tts",
-                        payload,
-                        timeout_s=timeout,
-                        progress=lambda f: progress(0.05 + 0.8 * f),
-                    )
-            except WorkerError as exc:
-                if exc.oom:
-                    self.config.cache.unload_all()
-                    raise EngineError(
-                        "Fish Speech ran out of GPU memory; other models were unloaded, try again"
-                    ) from exc
-                raise EngineError(f"Fish Speech failed: {exc}") from exc
+            result = ask_worker(
+                self.config.cache,
+                self.spec,
+                "Fish Speech",
+                "tts",
+                payload,
+                timeout_s=timeout,
+                progress=lambda f: progress(0.05 + 0.8 * f),
+            )
             generated = Path(str(result.get("audio") or ""))
             if not generated.is_file():
                 raise EngineError("Fish Speech reported success but wrote no audio file")

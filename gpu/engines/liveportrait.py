@@ -36,7 +36,7 @@ from gpu.engines.cache import ModelSpec
 from gpu.engines.lite.mouth import blink_schedule, mouth_openness
 from gpu.engines.media import decode_audio, ffmpeg_exe, load_image
 from gpu.engines.registry import Slot
-from gpu.engines.sidecar import Sidecar, WorkerError, sidecar_spec, worker_env
+from gpu.engines.sidecar import Sidecar, ask_worker, sidecar_spec, worker_env
 from gpu.schemas import InferKind, LipsyncRequest
 
 ENGINE = "liveportrait"
@@ -211,21 +211,15 @@ class LivePortraitEngine:
                 **curves,
             }
             timeout = self.timeout_s or 180.0 + 0.5 * frames
-            try:
-                with self.config.cache.use(self.spec) as worker:
-                    result = worker.request(
-                        "animate",
-                        payload,
-                        timeout_s=timeout,
-                        progress=lambda f: progress(0.05 + 0.85 * f),
-                    )
-            except WorkerError as exc:
-                if exc.oom:
-                    self.config.cache.unload_all()
-                    raise EngineError(
-                        "LivePortrait ran out of GPU memory; other models were unloaded, try again"
-                    ) from exc
-                raise EngineError(f"LivePortrait failed: {exc}") from exc
+            result = ask_worker(
+                self.config.cache,
+                self.spec,
+                "LivePortrait",
+                "animate",
+                payload,
+                timeout_s=timeout,
+                progress=lambda f: progress(0.05 + 0.85 * f),
+            )
             produced = Path(str(result.get("video") or ""))
             if not produced.is_file():
                 raise EngineError("LivePortrait reported success but wrote no video")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from gpu.engines.base import EngineConfig, EngineError, EngineOutput, ProgressFn
+from gpu.engines.base import EngineConfig, EngineError, EngineOutput, ProgressFn, is_out_of_memory
 from gpu.engines.cache import ModelSpec
 from gpu.engines.media import write_wav
 from gpu.engines.registry import Slot
@@ -141,7 +141,7 @@ class MusicgenEngine:
         except EngineError:
             raise
         except Exception as exc:
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 self.config.cache.unload_all()
                 raise EngineError(
                     f"MusicGen ({self.name}) ran out of GPU memory making "
@@ -342,11 +342,3 @@ class _TokenMeter:
             self.reported = fraction
             self.progress(fraction)
         return scores
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()

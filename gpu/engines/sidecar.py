@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from gpu.engines.base import EngineError, ProgressFn, no_progress
-from gpu.engines.cache import ModelSpec
+from gpu.engines.cache import ModelCache, ModelSpec
 
 log = logging.getLogger("skyie.gpu.sidecar")
 
@@ -409,3 +409,31 @@ def worker_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra or {})
     return env
+
+
+def ask_worker(
+    cache: ModelCache,
+    spec: ModelSpec,
+    label: str,
+    op: str,
+    payload: Mapping[str, Any],
+    *,
+    timeout_s: float,
+    progress: ProgressFn,
+) -> dict[str, Any]:
+    """One request to the worker `spec` runs (started through the cache if it is not), with
+    the engines' shared handling of failures: out of GPU memory unloads every model, since
+    the worker's memory may be fragmented, and says so; any other failure names the engine."""
+    try:
+        with cache.use(spec) as worker:
+            answer: dict[str, Any] = worker.request(
+                op, payload, timeout_s=timeout_s, progress=progress
+            )
+            return answer
+    except WorkerError as exc:
+        if exc.oom:
+            cache.unload_all()
+            raise EngineError(
+                f"{label} ran out of GPU memory; other models were unloaded, try again"
+            ) from exc
+        raise EngineError(f"{label} failed: {exc}") from exc

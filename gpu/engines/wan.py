@@ -47,6 +47,7 @@ from gpu.engines.base import (
     EngineError,
     EngineOutput,
     ProgressFn,
+    is_out_of_memory,
     require_input,
 )
 from gpu.engines.cache import ModelSpec, ModelTooLarge
@@ -279,7 +280,7 @@ class _WanEngine:
         except ModelTooLarge as exc:
             raise EngineError(str(exc)) from exc
         except Exception as exc:
-            if not _is_out_of_memory(exc):
+            if not is_out_of_memory(exc):
                 raise
             self.config.cache.unload_all()
             raise EngineError(
@@ -540,11 +541,3 @@ def _torch_dtype(name: str) -> Any:
     if name not in dtypes:
         raise EngineError(f"unsupported dtype {name!r}; use one of {', '.join(dtypes)}")
     return dtypes[name]
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()

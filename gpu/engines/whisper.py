@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from gpu.engines.base import EngineConfig, EngineError, EngineOutput, ProgressFn, require_input
+from gpu.engines.base import (
+    EngineConfig,
+    EngineError,
+    EngineOutput,
+    ProgressFn,
+    is_out_of_memory,
+    require_input,
+)
 from gpu.engines.cache import ModelSpec
 from gpu.engines.media import decode_audio
 from gpu.engines.registry import Slot
@@ -156,7 +163,7 @@ class WhisperEngine:
         except EngineError:
             raise
         except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
+            if is_out_of_memory(exc):
                 self.config.cache.unload_all()
                 raise EngineError(
                     f"Whisper ({self.folder.name}) ran out of GPU memory on "

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gpu.engines.base import Engine, EngineError, EngineOutput
+from gpu.engines.base import Engine, EngineError, EngineOutput, is_out_of_memory
 from gpu.schemas import InferKind, TaskInfo, TaskResult, TaskState
 from gpu.server.files import FileStore, StoredFile
 
@@ -265,7 +265,7 @@ class TaskManager:
         except EngineError as exc:
             self._finish(task, error=str(exc))
         except Exception as exc:  # an engine bug must fail its task, never the server
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 # Free what is loaded so the next task starts clean; this one fails, named.
                 if self._on_oom is not None:
                     self._on_oom()
@@ -322,11 +322,6 @@ class TaskManager:
             ]:
                 del self._tasks[task_id]
             self._by_key = {k: i for k, i in self._by_key.items() if i in self._tasks}
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or the RuntimeError older torch and other libraries raise."""
-    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
 
 def _remaining(task: Task, now: float, typical: float) -> float:
