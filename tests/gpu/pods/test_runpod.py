@@ -78,7 +78,8 @@ async def test_concurrent_calls_in_one_process_resume_once(fake: FakeRunPod, mak
 _WORKER = """
 import asyncio, json, sys
 import redis
-from gpu.pods.runpod import RunPodHost, _sdk
+from gpu.pods.runpod import RunPodHost
+from gpu.pods.runpod_api import _sdk
 options = json.loads(sys.argv[1])
 _sdk()  # import the SDK before the start line, so both workers really race
 host = RunPodHost(redis_client=redis.Redis.from_url(options.pop("redis_url")), **options)
@@ -311,7 +312,7 @@ def test_importing_the_sdk_leaves_logging_alone() -> None:
     code = (
         "import logging\n"
         "logging.getLogger('uvicorn').setLevel(logging.INFO)\n"
-        "from gpu.pods.runpod import _sdk\n"
+        "from gpu.pods.runpod_api import _sdk\n"
         "_sdk()\n"
         "assert not logging.getLogger().handlers, logging.getLogger().handlers\n"
         "assert logging.getLogger().level == logging.WARNING\n"
