@@ -180,6 +180,14 @@ class GpuClient:
                     failed = response.status_code >= 400
                     if failed:
                         await response.aread()
+                        if response.status_code == 404:
+                            # Outputs are deleted once fetched: a download cut off after the
+                            # last byte finds it gone. The work is lost, not wrong, so the
+                            # caller waits and runs the step again, as for a restarted server.
+                            raise GpuUnavailable(
+                                f"output file {file_id} is no longer on the GPU server "
+                                "(fetched already, or expired)"
+                            )
                         self._raise_for(response, attempt)  # raises unless worth a retry
                     else:
                         with tmp.open("wb") as out:

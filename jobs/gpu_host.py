@@ -57,23 +57,6 @@ async def gpu_work(settings: Settings) -> tuple[int, int]:
     return pending, counts.get(StepStatus.running.value, 0)
 
 
-async def is_first_gpu_step(job_id: str, step_id: str) -> bool:
-    """Whether no other GPU step of this job has run yet: the person has seen no GPU work
-    begin, so a long queue is worth another pod (see gpu.pods.policy)."""
-    async with get_database().session() as s:
-        begun = await s.scalar(
-            select(func.count())
-            .select_from(JobStep)
-            .where(
-                JobStep.job_id == job_id,
-                JobStep.id != step_id,
-                JobStep.queue == "gpu",
-                JobStep.status.in_((StepStatus.running.value, StepStatus.done.value)),
-            )
-        )
-    return not begun
-
-
 async def stop_idle_gpu(settings: Settings) -> bool:
     """Stop the GPU host's idle pods when no job in flight needs them; True if one stopped."""
     host = gpu_host(settings)

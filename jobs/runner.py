@@ -26,7 +26,7 @@ from core.storage import Storage, get_storage
 from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
 from gpu.pods import GpuHostStarting
 from jobs import broker, service
-from jobs.gpu_host import gpu_host, is_first_gpu_step
+from jobs.gpu_host import gpu_host
 from jobs.progress import is_gpu_wait
 from jobs.service import MAX_ATTEMPTS
 from jobs.steps import HANDLERS, StepContext, make_gpu_client
@@ -55,6 +55,10 @@ class Claimed:
     params: dict
     deps: dict[str, str]
     attempts: int
+    # No other GPU step of the job has started: the GPU server runs this one ahead of others,
+    # and a long queue is worth another pod (decided here, under the job's lock, so two steps
+    # claimed at once cannot both be first or both miss it).
+    first_gpu: bool = False
 
 
 class Deferred(Exception):
@@ -90,6 +94,10 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
         if twin is not None:
             # The same inputs are being made elsewhere: wait for that artifact, never pay twice.
             raise Deferred(step.queue)
+        steps = await service.job_steps(s, job.id)
+        first_gpu = step.queue == "gpu" and not any(
+            st.queue == "gpu" and st.started_at is not None and st.id != step.id for st in steps
+        )
         step.status, step.worker_id = StepStatus.running.value, me
         step.attempts += 1
         step.heartbeat_at = step.started_at = now
@@ -98,7 +106,7 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
             job.status, job.started_at = JobStatus.running.value, now
         if is_gpu_wait(job.phase):
             job.phase = "Working"
-        siblings = {st.name: st.content_key for st in await service.job_steps(s, job.id)}
+        siblings = {st.name: st.content_key for st in steps}
         await service.publish(s, job)
         return Claimed(
             id=step.id,
@@ -110,6 +118,7 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
             params=dict(step.params),
             deps={d: siblings[d] for d in step.deps},
             attempts=step.attempts,
+            first_gpu=first_gpu,
         )
 
 
@@ -161,7 +170,7 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
     try:
         async with heartbeat(db, step, me, box, min(1.0, settings.step_lease_s / 4)):
             host = gpu_host(settings) if step.queue == "gpu" else None
-            first = host is not None and await is_first_gpu_step(step.job_id, step.id)
+            first = step.first_gpu
             if host is not None:
                 # May start a pod; a start that outlasts the wait is GpuHostStarting, which
                 # hands the step back to wait (nothing charged) like any unavailable GPU.

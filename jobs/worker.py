@@ -85,9 +85,9 @@ class JobWorker:
                     recovered = broker.run_coro(sweep(self.settings, **first))
                     if recovered:
                         log.info("worker.recovered", steps=recovered)
+                    first = {}  # the one-time resend is done only once it has succeeded
                 except Exception:
                     log.exception("worker.sweep_failed")
-                first = {}
             if self.queues is None or "gpu" in self.queues:
                 try:
                     # A pod costs money while it is up: stop it once no job in flight needs it.

@@ -196,6 +196,9 @@ def _routes(state: ServerState) -> APIRouter:
             except UnsupportedFile as exc:
                 path.unlink(missing_ok=True)
                 raise HTTPException(415, str(exc)) from None
+            except BaseException:
+                path.unlink(missing_ok=True)  # never a file on disk the store does not know
+                raise
         return state.files.add(file_id, path, content_type).info()
 
     @router.get("/files/{file_id}")

@@ -131,7 +131,6 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\xd8\xff", "image/jpeg"),
     (0, b"GIF87a", "image/gif"),
     (0, b"GIF89a", "image/gif"),
-    (0, b"BM", "image/bmp"),
     (0, b"fLaC", "audio/flac"),
     (0, b"OggS", "audio/ogg"),
     (0, b"ID3", "audio/mpeg"),
@@ -152,6 +151,10 @@ def sniff_type(path: Path) -> str:
     for offset, signature, content_type in _SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             return content_type
+    # BMP: "BM", then the file's size (little-endian) and four reserved zero bytes.
+    bmp_size = int.from_bytes(head[2:6], "little")
+    if head[:2] == b"BM" and head[6:10] == b"\0\0\0\0" and bmp_size == path.stat().st_size:
+        return "image/bmp"
     if head[:4] == b"RIFF" and head[8:12] in _RIFF:
         return _RIFF[head[8:12]]
     if head[4:8] == b"ftyp":
@@ -159,7 +162,7 @@ def sniff_type(path: Path) -> str:
             return "audio/mp4"
         return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
     # MPEG audio frames without an ID3 tag start with an 11-bit sync word.
-    if head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return "audio/mpeg"
     raise UnsupportedFile(
         "the upload is not a supported picture, sound or video (PNG, JPEG, WebP, GIF, BMP, "

@@ -136,6 +136,8 @@ class TaskManager:
             first=first,
         )
         with self._cond:
+            if self._closed:
+                raise QueueFull(len(self._queue), 60)  # shutting down: another server will do
             known = self._tasks.get(self._by_key.get(key, "")) if key else None
             if known is not None and self._resumable(known):
                 return known
@@ -204,7 +206,11 @@ class TaskManager:
                 self._queue.pop(task.id, None)
                 if task.model is not None:
                     self._last_model = task.model
-            self._run(task)
+            try:
+                self._run(task)
+            except BaseException as exc:  # the worker thread must outlive any one task
+                log.exception("gpu.task_runner_failed task_id=%s", task.id)
+                self._finish(task, error=f"{task.kind} could not run: {type(exc).__name__}: {exc}")
 
     def info(self, task_id: str) -> TaskInfo:
         with self._lock:
@@ -243,22 +249,28 @@ class TaskManager:
     def shutdown(self, wait: bool = True) -> None:
         with self._cond:
             self._closed = True
+            dropped = []
             if not wait:
                 for task_id in list(self._queue):
                     self._queue.pop(task_id)
-                    self._tasks[task_id].state = TaskState.failed
-                    self._tasks[task_id].error = "the GPU server shut down before this task ran"
+                    task = self._tasks[task_id]
+                    task.state, task.finished = TaskState.failed, time.monotonic()
+                    task.error = "the GPU server shut down before this task ran"
+                    dropped.append(task)
             self._cond.notify_all()
             workers, self._workers = self._workers, []
+        for task in dropped:
+            self.files.unpin(list(task.inputs.values()))
         if wait:
             for worker in workers:
                 worker.join()
 
     def _run(self, task: Task) -> None:
         out_dir = self.work_root / task.id
-        out_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        out_of_memory: str | None = None  # the error to report, once the models are unloaded
         try:
+            out_dir.mkdir(parents=True, exist_ok=True)
             paths = {name: stored.path for name, stored in task.inputs.items()}
             output = task.engine(task.request, paths, out_dir, lambda f: self._progress(task, f))
             result = self._store_outputs(output)
@@ -266,13 +278,9 @@ class TaskManager:
             self._finish(task, error=str(exc))
         except Exception as exc:  # an engine bug must fail its task, never the server
             if is_out_of_memory(exc):
-                # Free what is loaded so the next task starts clean; this one fails, named.
-                if self._on_oom is not None:
-                    self._on_oom()
-                self._finish(
-                    task,
-                    error=f"{task.kind} ran out of GPU memory ({exc}); the models were unloaded, "
-                    "a smaller resolution or preset may fit",
+                out_of_memory = (
+                    f"{task.kind} ran out of GPU memory ({exc}); the models were unloaded, "
+                    "a smaller resolution or preset may fit"
                 )
             else:
                 log.exception("gpu.task_crashed task_id=%s kind=%s", task.id, task.kind)
@@ -286,6 +294,15 @@ class TaskManager:
         finally:
             self.files.unpin(list(task.inputs.values()))
             shutil.rmtree(out_dir, ignore_errors=True)
+        if out_of_memory is not None:
+            # Outside the except block: its traceback held the engine's frames, and with them
+            # the very model whose memory is to be freed. The task fails once that is done.
+            try:
+                if self._on_oom is not None:
+                    self._on_oom()
+            except Exception:
+                log.exception("gpu.unload_after_oom_failed")
+            self._finish(task, error=out_of_memory)
 
     def _store_outputs(self, output: EngineOutput) -> TaskResult:
         missing = [role for role, path in output.files.items() if not path.is_file()]

@@ -310,3 +310,32 @@ def test_the_wait_a_new_jobs_first_step_would_have(manager: tuple[TaskManager, M
     tasks.submit(InferKind.image, ImageRequest(prompt="f"), half_done, {}, first=True)  # type: ignore[arg-type]
     assert tasks.first_step_wait_s() >= alone + 30, "behind a first step already waiting"
     gate.set()
+
+
+def test_shutting_down_fails_waiting_tasks_and_releases_their_inputs(tmp_path: Path) -> None:
+    files = FileStore(tmp_path / "files", 60)
+    tasks = TaskManager(files, tmp_path / "tasks", concurrency=1, ttl_s=60)
+    gate = threading.Event()
+
+    def held(
+        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+    ) -> EngineOutput:
+        gate.wait(10)
+        raise EngineError("stopped")
+
+    source = tmp_path / "in.png"
+    source.write_bytes(b"\x89PNG\r\n\x1a\n")
+    stored = files.adopt(source)
+    first = tasks.submit(InferKind.image, ImageRequest(prompt="a"), held, {})  # type: ignore[arg-type]
+    while tasks.info(first.id).state is TaskState.queued:
+        time.sleep(0.005)
+    (pinned,) = files.pin([stored.id])
+    request = ImageRequest(prompt="b")
+    waiting = tasks.submit(InferKind.image, request, held, {"image_file_id": pinned})  # type: ignore[arg-type]
+    tasks.shutdown(wait=False)
+    gate.set()
+    info = tasks.info(waiting.id)
+    assert info.state is TaskState.failed and "shut down" in (info.error or "")
+    assert files.get(stored.id).pins == 0, "its input is no longer held"
+    with pytest.raises(QueueFull):
+        tasks.submit(InferKind.image, ImageRequest(prompt="c"), held, {})  # type: ignore[arg-type]

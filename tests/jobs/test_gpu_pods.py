@@ -22,7 +22,9 @@ from tests.conftest import Stack
 from tests.gpu.pods.fake_runpod import FakeRunPod
 from tests.jobs.helpers import ledger_of, make_user, submit, wait_for
 
-GPU_KEY = "pods-gpu-key"
+# The app's default key: the in-process GPU server other steps of the run may use is made
+# once per process, so this test must not change the key under it.
+GPU_KEY = "dev-gpu-key"
 POD = "pod-jobs-1"
 
 
@@ -60,7 +62,6 @@ async def test_a_job_resumes_the_pod_runs_on_it_and_the_pod_stops_after(
         for name, value in {
             "RUNPOD_API_BASE_URL": fake.api_base_url,
             "SKYIE_GPU_HOST": "runpod",
-            "SKYIE_GPU_API_KEY": GPU_KEY,
             "SKYIE_RUNPOD_API_KEY": fake.api_key,
             "SKYIE_RUNPOD_POD_IDS": POD,
             "SKYIE_RUNPOD_PROXY_URL_TEMPLATE": pod_proxy,
