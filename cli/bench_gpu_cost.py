@@ -171,11 +171,6 @@ def arrivals(days: int, jobs_per_day: float, seed: int) -> list[Arrival]:
         out.append((t, name, durations))
 
 
-def arrival_rate(t: float, jobs_per_day: float) -> float:
-    """Expected jobs per second at time t (what the policy learns from the job history)."""
-    return HOURLY[int(t % DAY_S // 3600)] / sum(HOURLY) * jobs_per_day / 3600
-
-
 @dataclass
 class Result:
     name: str
@@ -201,7 +196,6 @@ class Simulation:
         jobs: list[Arrival],
         *,
         boot_s: float,
-        jobs_per_day: float,
         days: int,
         max_pods: int = 3,
         idle_stop_s: float = 5.0,
@@ -210,7 +204,6 @@ class Simulation:
         self.boot_s = boot_s
         # SKYIE_GPU_IDLE_STOP_S, plus half the workers' check period on average (jobs/worker.py).
         self.idle_stop_s = idle_stop_s + 2.5
-        self.jobs_per_day = jobs_per_day
         self.end = days * DAY_S
         # The break-even a stop must beat: booting again and reloading the models.
         self.rules = PodPolicy(boot_s + statistics.mean(MODEL_LOAD_S.values()), max_pods)
@@ -384,7 +377,7 @@ class Simulation:
             # Production's rule (gpu/pods/runpod.py maybe_stop): while a job in flight has GPU
             # steps to come, the last pod up stays; otherwise a pod idle for the grace stops.
             up = self._up()
-            if self._gpu_steps_to_come() and len(up) == 1:
+            if self.rules.keep_warm(gpu_steps_to_come=self._gpu_steps_to_come()) and len(up) == 1:
                 continue
             if t - pod.idle_since >= self.idle_stop_s - 1e-6:
                 pod.stopped = t
@@ -449,10 +442,7 @@ def run_gpu_cost_bench(
     boot = pod_boot_s + server_s
     say(f"GPU server start measured here: {server_s:.1f} s")
     jobs = arrivals(days, jobs_per_day, seed)
-    results = {
-        name: Simulation(name, jobs, boot_s=boot, jobs_per_day=jobs_per_day, days=days).run()
-        for name in POLICIES
-    }
+    results = {name: Simulation(name, jobs, boot_s=boot, days=days).run() for name in POLICIES}
     ours = results["ours"]
     cold = boot + statistics.mean(MODEL_LOAD_S.values())
     lines = [

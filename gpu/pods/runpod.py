@@ -224,9 +224,7 @@ class RunPodHost:
         # for it: the one pod left serves it, and another starts if a queue grows again.
         stats = await self._io(self._pool.stats)
         policy = PodPolicy(cold_start_s=self._cold_estimate(stats), max_pods=len(self.pod_ids))
-        busy = policy.keep_warm(
-            next_known_work_in_s=0.0 if pending > 0 or running > 0 else None, arrivals_per_s=0.0
-        )
+        busy = policy.keep_warm(gpu_steps_to_come=pending > 0 or running > 0)
         ready = [p for p, r in records.items() if r.status is HostStatus.ready]
         if busy and len(ready) <= 1:
             # The only pod up stays, and its idle period starts when this work ends.

@@ -19,12 +19,9 @@ def test_a_pod_starts_for_waiting_work_and_another_only_when_waiting_costs_more(
     assert RULES.pods_wanted(pods_up=3, new_job_wait_s=9999) == 3, "never past max_pods"
 
 
-def test_an_idle_pod_stays_only_for_work_closer_than_a_cold_start() -> None:
-    assert RULES.keep_warm(next_known_work_in_s=20, arrivals_per_s=0.0)
-    assert not RULES.keep_warm(next_known_work_in_s=90, arrivals_per_s=0.0)
-    assert not RULES.keep_warm(next_known_work_in_s=None, arrivals_per_s=1 / 600)
-    # A job a minute or more often: staying up is cheaper than stopping and starting.
-    assert RULES.keep_warm(next_known_work_in_s=None, arrivals_per_s=1 / 50)
+def test_the_last_pod_stays_only_while_a_job_in_flight_needs_the_gpu() -> None:
+    assert RULES.keep_warm(gpu_steps_to_come=True)
+    assert not RULES.keep_warm(gpu_steps_to_come=False)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +29,7 @@ def two_days() -> dict[str, tuple[float, float, int]]:
     jobs = arrivals(2, 100, seed=3)
     out = {}
     for name in POLICIES:
-        r = Simulation(name, jobs, boot_s=40, jobs_per_day=100, days=2).run()
+        r = Simulation(name, jobs, boot_s=40, days=2).run()
         assert len(r.waits) == len(jobs), f"{name}: every job finished"
         out[name] = (r.pod_seconds / r.inference_s, r.p95_wait(), r.starts)
     return out
