@@ -38,6 +38,13 @@ class InsufficientCredits(SkyieError):
     code = "insufficient_credits"
 
 
+class Forbidden(SkyieError):
+    """Known caller, not allowed: their plan or role does not include this."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class Conflict(SkyieError):
     status_code = 409
     code = "conflict"

@@ -73,6 +73,8 @@ class User(Base):
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
     # argon2id; None for an account that cannot log in with a password (the embedded local user).
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The person's customer in Stripe, made at their first checkout; events find them by it.
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Access tokens issued before this are refused (set when the password is reset).
     tokens_valid_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -286,7 +288,9 @@ class EntryKind(StrEnum):
 class CreditEntry(Base):
     """Append-only ledger; the balance is the sum of `amount`. A hold is negative; its release
     gives it back; its capture (amount 0) makes it final. `settles` is unique, so a hold is
-    captured or released exactly once, enforced by the database."""
+    captured or released exactly once, enforced by the database. `ref` is unique too: an
+    entry that must happen once per outside cause (a month's plan credits, a payment, a
+    refund) names that cause, so a second attempt is refused by the database."""
 
     __tablename__ = "credit_entries"
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("crd"))
@@ -295,7 +299,59 @@ class CreditEntry(Base):
     amount: Mapped[int] = mapped_column(Integer)
     job_id: Mapped[str | None] = mapped_column(String(40), index=True)
     settles: Mapped[str | None] = mapped_column(ForeignKey("credit_entries.id"), unique=True)
+    ref: Mapped[str | None] = mapped_column(String(160), unique=True)
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    # Holds only: past this an unsettled hold is released (its job has run far too long).
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
     note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    """Money received through Stripe: a credit pack's checkout, or a subscription's invoice.
+    Keyed by the Stripe object that was paid (`pi_…` or `in_…`), so every event about one
+    payment lands on one row whatever order they come in. A refund event may arrive before
+    its purchase: the row is then made with what the refund knows (`credits` unknown) and
+    completed when the purchase arrives; the credits refunded so far are kept on the row."""
+
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pay"))
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    stripe_ref: Mapped[str] = mapped_column(String(80), unique=True)
+    payment_intent: Mapped[str | None] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="")  # pack | subscription
+    product: Mapped[str] = mapped_column(String(40), default="")  # pack or plan name
+    credits: Mapped[int | None] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(8), default="usd")
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_credits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column()
+
+
+class Subscription(Base):
+    """A Stripe subscription as last read from Stripe. The person's plan follows their
+    active subscription; an ended one leaves them on the free plan."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # sub_…
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plan: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    current_period_end: Mapped[datetime | None] = mapped_column()
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StripeEvent(Base):
+    """Each webhook event handled, by Stripe's event id: a redelivery is answered and skipped."""
+
+    __tablename__ = "stripe_events"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # evt_…
+    type: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -47,7 +47,31 @@ class Settings(BaseSettings):
         description="A running step whose worker is silent this long is re-run.",
     )
     starting_credits: int = Field(
-        default=200, ge=0, description="Credits granted to a new local user."
+        default=200,
+        ge=0,
+        description="Credits a new account starts with, in place of its first month's plan "
+        "credits (a welcome to try the studio; the monthly grant starts next month).",
+    )
+    hold_ttl_s: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="A job's credit hold lapses after this long: the job is ended and its "
+        "credits come back. Longer than any job can run.",
+    )
+    monthly_grants: bool = Field(
+        default=True,
+        description="Grant each account its plan's credits every month (the worker's "
+        "scheduled task); paid plans get theirs when Stripe says the invoice is paid.",
+    )
+    admin_emails: str = Field(
+        default="",
+        description="Comma-separated emails of the accounts that see the admin summary.",
+    )
+    gpu_hour_usd: float = Field(
+        default=1.99,
+        ge=0,
+        description="What an hour of the GPU pod costs, for the admin summary's cost against "
+        "revenue (an on-demand 80 GB card on RunPod is about this).",
     )
     free_watermark: str = Field(
         default="Skyie Studio",
@@ -55,6 +79,23 @@ class Settings(BaseSettings):
         description="Text marked on free-plan videos; empty turns the mark off.",
     )
     local_user_email: str = "local@skyie.studio"
+
+    # Stripe. Without a secret key the studio sells nothing and billing endpoints say so.
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = Field(
+        default="", description="The webhook endpoint's signing secret (whsec_…)."
+    )
+    stripe_api_base: str = Field(
+        default="", description="Stripe's API address; empty = Stripe's own (tests point it away)."
+    )
+    stripe_price_starter: str = Field(
+        default="", description="Price id (price_…) of the Starter plan; empty = priced inline."
+    )
+    stripe_price_pro: str = Field(default="", description="Price id of the Pro plan.")
+    stripe_price_business: str = Field(default="", description="Price id of the Business plan.")
+    stripe_portal_configuration: str = Field(
+        default="", description="Customer portal configuration (bpc_…); empty = the default."
+    )
     anthropic_api_key: str = ""
     llm_model: str = "claude-sonnet-4-6"
 
@@ -110,6 +151,10 @@ class Settings(BaseSettings):
                 url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
             return url
         return f"sqlite+aiosqlite:///{(self.home / 'skyie.db').resolve()}"
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import ledger
 from billing.plans import PlanLimits, limits_for
 from core.db import after_commit
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from core.events import get_bus
 from core.logging import get_logger
 from core.models import Job, JobStatus, JobStep, StepStatus, Usage, User, utcnow
@@ -76,7 +77,8 @@ async def create_job(
     )
     session.add(job)
     await session.flush()
-    held = await ledger.hold(session, user_id, credits, job_id=job.id)
+    ttl = timedelta(seconds=get_settings().hold_ttl_s)
+    held = await ledger.hold(session, user_id, credits, job_id=job.id, ttl=ttl)
     job.hold_id = held.id
     specs: list[StepSpec] = plan_job(
         script,
@@ -195,8 +197,15 @@ async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) ->
             "files": {f: f"{f}.mp4" for f in export.params["formats"]},
             "thumbnail": "thumbnail.jpg",
         }
+    charged = job.credits
     if job.hold_id:
-        await ledger.capture(session, job.hold_id)
+        try:
+            await ledger.capture(session, job.hold_id)
+        except Conflict:
+            # The hold lapsed (the job ran past `hold_ttl_s`) and its credits went back
+            # before the job could finish: the video is delivered and nothing is charged.
+            charged = 0
+            log.warning("job.hold_lapsed_before_success", job_id=job.id)
     gpu_seconds = sum(
         (s.finished_at - s.started_at).total_seconds()
         for s in steps
@@ -207,7 +216,7 @@ async def _succeed(session: AsyncSession, job: Job, steps: Sequence[JobStep]) ->
             Usage(
                 user_id=job.user_id,
                 job_id=job.id,
-                credits_used=job.credits,
+                credits_used=charged,
                 gpu_seconds=round(gpu_seconds, 2),
             )
         )
@@ -232,7 +241,7 @@ async def fail_job(
         .values(status=StepStatus.cancelled.value)
     )
     if job.hold_id:
-        await ledger.release(session, job.hold_id)
+        await ledger.release(session, job.hold_id, note=reason[:200])
     await webhooks.enqueue(session, job)
     await publish(session, job)
     log.info("job.ended", job_id=job_id, status=status.value, reason=reason)
@@ -244,6 +253,26 @@ async def cancel_job(session: AsyncSession, job_id: str, *, user_id: str) -> Job
     if job is None or job.user_id != user_id:
         raise NotFound(f"job {job_id} not found")
     return await fail_job(session, job_id, "cancelled by the user", status=JobStatus.cancelled)
+
+
+async def expire_holds(session: AsyncSession) -> int:
+    """End the jobs whose credit hold lapsed, giving the credits back; a lapsed hold with no
+    job left to end is released as it is. Returns how many holds were released."""
+    released = 0
+    for held in await ledger.expired_holds(session):
+        job = None
+        if held.job_id:
+            with contextlib.suppress(NotFound):  # a hold of a job since deleted
+                job = await lock_job(session, held.job_id)
+        hours = get_settings().hold_ttl_s / 3600
+        reason = f"the job ran past its credit hold ({hours:g} h); its credits were given back"
+        if job is not None and not JobStatus(job.status).finished:
+            await fail_job(session, job.id, reason)
+        else:
+            await ledger.release(session, held.id, note="the hold lapsed")
+        released += 1
+        log.warning("job.hold_lapsed", hold_id=held.id, job_id=held.job_id)
+    return released
 
 
 MAX_ATTEMPTS = 3

@@ -7,6 +7,7 @@ import time
 
 from dramatiq import Worker
 
+from billing import grants
 from core.db import get_database
 from core.logging import get_logger
 from core.settings import Settings, get_settings
@@ -16,6 +17,8 @@ from jobs.runner import run_step
 
 # How often idle GPU pods are looked for (a few seconds of a pod's time at most).
 GPU_STOP_CHECK_S = 5.0
+# How often the monthly plan credits are looked for: a new month starts at most this late.
+MONTHLY_GRANT_CHECK_S = 600.0
 
 log = get_logger("jobs.worker")
 
@@ -42,7 +45,20 @@ async def sweep(settings: Settings, *, requeue_all_queued: bool = False) -> int:
         resent = await webhooks.resend_due(s, everything=requeue_all_queued)
     if resent:
         log.info("worker.webhooks_resent", deliveries=resent)
+    async with db.session() as s:
+        lapsed = await service.expire_holds(s)
+    if lapsed:
+        log.info("worker.holds_lapsed", holds=lapsed)
     return recovered
+
+
+async def grant_monthly() -> int:
+    """The scheduled task of plan credits: each account's month, once (see billing.grants)."""
+    async with get_database().session() as s:
+        granted = await grants.grant_monthly(s)
+    if granted:
+        log.info("worker.monthly_credits", accounts=granted)
+    return granted
 
 
 class JobWorker:
@@ -77,8 +93,14 @@ class JobWorker:
         # A fresh in-process broker has lost every message of a previous run: resend them all.
         first = {"requeue_all_queued": self.settings.is_embedded_broker}
         interval = max(0.5, min(self.settings.step_lease_s / 2, 30.0))
-        next_sweep = 0.0
+        next_sweep = next_grant = 0.0
         while True:
+            if self.settings.monthly_grants and time.monotonic() >= next_grant:
+                next_grant = time.monotonic() + MONTHLY_GRANT_CHECK_S
+                try:
+                    broker.run_coro(grant_monthly())
+                except Exception:
+                    log.exception("worker.monthly_credits_failed")
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + interval
                 try:

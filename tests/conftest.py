@@ -98,6 +98,8 @@ def stack(
         "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
         # Webhook tests run their receivers on localhost.
         "SKYIE_WEBHOOK_ALLOW_PRIVATE": "true",
+        # Tests count credits exactly; the monthly grant has tests of its own.
+        "SKYIE_MONTHLY_GRANTS": "false",
     }
     if request.param == "sqlite":
         env |= {"SKYIE_DATABASE_URL": "", "SKYIE_BROKER": "embedded", "SKYIE_EVENTS": "embedded"}
@@ -143,6 +145,8 @@ def sqlite_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
         "SKYIE_BROKER": "embedded",
         "SKYIE_EVENTS": "embedded",
         "SKYIE_WEBHOOK_ALLOW_PRIVATE": "true",
+        # Tests count credits exactly; the monthly grant has tests of its own.
+        "SKYIE_MONTHLY_GRANTS": "false",
     }
     settings = _configure(monkeypatch, env)
     migrate.upgrade(settings.resolved_database_url)

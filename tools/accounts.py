@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing import ledger
+from billing import grants
 from core.models import Plan, User
 from core.settings import Settings
 
@@ -17,6 +17,5 @@ async def ensure_local_user(session: AsyncSession, settings: Settings) -> User:
         user = User(email=settings.local_user_email, name="Local creator", plan=Plan.business.value)
         session.add(user)
         await session.flush()
-        if settings.starting_credits:
-            await ledger.grant(session, user.id, settings.starting_credits, note="starting credits")
+        await grants.open_account(session, user, settings)
     return user

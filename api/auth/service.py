@@ -21,7 +21,7 @@ from api.auth.tokens import (
     token_hash,
     verify_password,
 )
-from billing import ledger
+from billing import grants, ledger
 from core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from core.models import ApiKey, PasswordReset, RefreshToken, User, utcnow
 from core.settings import Settings
@@ -73,8 +73,7 @@ async def register(
             await session.flush()
     except IntegrityError:
         raise Conflict("an account with this email already exists", code="email_taken") from None
-    if settings.starting_credits:
-        await ledger.grant(session, user.id, settings.starting_credits, note="starting credits")
+    await grants.open_account(session, user, settings)
     return user
 
 
