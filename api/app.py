@@ -13,6 +13,7 @@ from api.assets.endpoints import router as assets_router
 from api.assets.voices import router as voices_router
 from api.auth.endpoints import router as auth_router
 from api.auth.mail import make_mailer
+from api.billing.endpoints import router as billing_router
 from api.chat.endpoints import router as chat_router
 from api.errors import install_error_handlers
 from api.jobs.endpoints import router as jobs_router
@@ -20,6 +21,7 @@ from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.ratelimit import RedisLimiter, make_limiter
 from api.system import gpu_cache
 from api.system import router as system_router
+from api.usage.endpoints import router as usage_router
 from api.videos.endpoints import router as videos_router
 from api.webhooks.endpoints import router as webhooks_router
 from core import migrate
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         assets_router,
         voices_router,
         webhooks_router,
+        billing_router,
+        usage_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system_router)

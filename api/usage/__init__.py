@@ -1,0 +1,1 @@
+"""Usage history, the credit ledger and the admin summary over HTTP."""
