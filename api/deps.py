@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import service as auth
 from api.ratelimit import Limiter, enforce
+from billing.plans import PLANS, plan_spec
 from core.db import get_database
-from core.errors import Unauthorized
+from core.errors import Forbidden, Unauthorized
+from core.models import Plan, User
 from core.settings import Settings
 from core.storage import Storage
 from tools.context import ToolContext
@@ -53,6 +55,19 @@ class Principal:
     api_key_id: str | None = None
 
 
+async def require_api_access(session: AsyncSession, user_id: str) -> None:
+    """API keys are a plan feature: refuse making or using one on a plan without it, naming
+    the plan that has it. Checked on every use, so a downgrade stops keys already made."""
+    user = await session.get(User, user_id)
+    current = plan_spec(user.plan if user is not None else Plan.free.value)
+    if not current.api_access:
+        needed = next(spec.title for spec in PLANS.values() if spec.api_access)
+        raise Forbidden(
+            f"API keys come with the {needed} plan; this account is on {current.title}",
+            code="plan_required",
+        )
+
+
 async def principal_for_token(
     token: str | None, settings: Settings, limiter: Limiter, *, from_query: bool = False
 ) -> Principal:
@@ -69,6 +84,7 @@ async def principal_for_token(
     if token.startswith(auth.API_KEY_PREFIX):
         async with get_database().session() as session:  # writes the key's last use
             key = await auth.authenticate_api_key(session, token)
+            await require_api_access(session, key.user_id)
         principal = Principal(user_id=key.user_id, api_key_id=key.id)
     else:
         # Every request passes here: a read, so it never waits behind a writer.

@@ -21,6 +21,28 @@ FORMAT_SIZES: dict[VideoFormat, tuple[int, int]] = {
 }
 
 
+class Resolution(StrEnum):
+    """The picture's shorter side. `auto` is the format's own size (1080p), lowered to what the
+    plan allows; an explicit choice above the plan is refused rather than quietly lowered."""
+
+    auto = "auto"
+    p720 = "720p"
+    p1080 = "1080p"
+    k4 = "4k"
+
+    @property
+    def short_side(self) -> int | None:
+        """Pixels on the shorter side; None for `auto`."""
+        return RESOLUTION_SHORT_SIDES.get(self)
+
+
+RESOLUTION_SHORT_SIDES: dict[Resolution, int] = {
+    Resolution.p720: 720,
+    Resolution.p1080: 1080,
+    Resolution.k4: 2160,
+}
+
+
 class Preset(StrEnum):
     fast = "fast"
     balanced = "balanced"
@@ -125,6 +147,11 @@ class ProductionOptions(BaseModel):
         default=Transitions.auto,
         description="Between scenes: auto (chosen per cut), or one kind for every cut.",
     )
+    resolution: Resolution = Field(
+        default=Resolution.auto,
+        description="Picture size (short side): auto is the best the plan allows up to 1080p; "
+        "720p on every plan, 1080p from Starter, 4k on Business.",
+    )
     preset: Preset = Field(
         default=Preset.fast, description="Speed/quality trade-off of generation and encode."
     )
@@ -134,4 +161,10 @@ class ProductionOptions(BaseModel):
 
     @property
     def size(self) -> tuple[int, int]:
+        """The format's own size (1080 on the shorter side), whatever the resolution."""
         return FORMAT_SIZES[self.format]
+
+    @property
+    def short_side(self) -> int | None:
+        """The shorter side asked for, in pixels; None for `auto`."""
+        return self.resolution.short_side

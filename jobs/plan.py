@@ -73,6 +73,16 @@ class _Builder:
         return name
 
 
+def render_size(options: ProductionOptions, limits: PlanLimits) -> tuple[int, int]:
+    """The canvas: the format's aspect at the resolution asked for (the format's own size for
+    auto), then capped by the plan. The tools refuse a resolution above the plan before anything
+    is spent; this cap is the render's own guard, whatever way a job came in."""
+    width, height = options.size
+    scale = (options.short_side or min(width, height)) / min(width, height)
+    scaled = round(width * scale / 2) * 2, round(height * scale / 2) * 2
+    return capped(*scaled, limits.max_short_side)
+
+
 def generation_size(width: int, height: int) -> tuple[int, int]:
     scale = GENERATION_LONG_SIDE / max(width, height)
     return (round(width * scale / 2) * 2, round(height * scale / 2) * 2)
@@ -113,7 +123,7 @@ def plan_job(
 
     `portrait_key` identifies the avatar's bytes (a hash), so a new portrait re-runs lip-sync.
     """
-    width, height = capped(*options.size, limits.max_short_side)
+    width, height = render_size(options, limits)
     gen_w, gen_h = generation_size(width, height)
     b = _Builder(engines)
     voice: dict[str, Any] = {

@@ -29,6 +29,7 @@ from jobs.service import plan_limits
 from tools.assets import portrait_for, voice_reference
 from tools.context import ToolContext
 from tools.drafting import MAX_SCRIPT_CHARS, current_draft
+from tools.plan_limits import check_caller_plan
 from tools.registry import ToolInput, tool
 
 QUOTE_TTL = timedelta(minutes=30)
@@ -55,6 +56,7 @@ async def make_quote(
     ctx: ToolContext, script: Script, options: ProductionOptions, *, workflow: str = "production"
 ) -> QuoteOutput:
     """Price `script` and record the quote, so a later spend is exactly what was shown."""
+    await check_caller_plan(ctx, options)
     portrait = await portrait_for(ctx, options.avatar_asset_id)  # a bad avatar fails first
     reference = await voice_reference(ctx, options.voice)
     reused, music_reused = await _already_made(ctx, script, options, portrait, reference)
@@ -149,6 +151,7 @@ async def start_production(ctx: ToolContext, quote_id: str) -> JobStarted:
             )
     script = parse_script(quote.script_text)
     options = ProductionOptions.model_validate(quote.options)
+    await check_caller_plan(ctx, options)  # the plan may have changed since the quote
     job = await service.create_job(
         ctx.session,
         user_id=ctx.user_id,

@@ -19,7 +19,7 @@ from api.auth.schemas import (
     TokensOut,
     UserOut,
 )
-from api.deps import AppSettings, CurrentUser, Session, limit_auth_attempts
+from api.deps import AppSettings, CurrentUser, Session, limit_auth_attempts, require_api_access
 from api.errors import ERRORS
 from billing import ledger
 from core.errors import NotFound, Unauthorized
@@ -141,7 +141,9 @@ def _key_out(key: object) -> ApiKeyOut:
 
 @router.post("/api-keys", status_code=201)
 async def create_api_key(body: ApiKeyIn, principal: CurrentUser, session: Session) -> ApiKeyCreated:
-    """A key for programs: send it as 'Authorization: Bearer sk_…'. Shown once."""
+    """A key for programs: send it as 'Authorization: Bearer sk_…'. Shown once. Plans with
+    API access only (Business)."""
+    await require_api_access(session, principal.user_id)
     row, key = await service.create_api_key(session, principal.user_id, body.name)
     return ApiKeyCreated(**_key_out(row).model_dump(), key=key)
 

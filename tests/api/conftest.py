@@ -54,6 +54,17 @@ class Api:
         )
 
 
+async def set_plan(api: Api, user_id: str, plan: str) -> None:
+    """What a finished checkout (or a lapsed subscription) leaves behind: the account's plan."""
+    from core.db import get_database
+    from core.models import User
+
+    async with get_database(api.settings.resolved_database_url).session() as s:
+        user = await s.get(User, user_id)
+        assert user is not None
+        user.plan = plan
+
+
 async def _serve_asgi(app: FastAPI) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -7,7 +7,7 @@ import asyncio
 import jwt
 
 from api.auth.mail import ConsoleMailer
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import PASSWORD, Api, set_plan
 
 
 async def test_register_login_and_me(api: Api) -> None:
@@ -121,6 +121,7 @@ async def test_password_reset_by_emailed_token(api: Api) -> None:
 
 async def test_api_keys_are_shown_once_work_and_can_be_revoked(api: Api) -> None:
     caller = await api.register()
+    await set_plan(api, caller.id, "business")
     r = await api.client.post("/v1/api-keys", json={"name": "ci"}, headers=caller.headers)
     assert r.status_code == 201
     created = r.json()
@@ -153,8 +154,42 @@ async def test_tokens_in_urls_only_for_event_streams_and_never_api_keys(api: Api
     # An ordinary route ignores a token in the query string.
     r = await api.client.get("/v1/me", params={"access_token": token})
     assert r.status_code == 401
+    await set_plan(api, caller.id, "business")
     key = (await api.client.post("/v1/api-keys", json={}, headers=caller.headers)).json()["key"]
     r = await api.client.get("/v1/jobs/job_x/events", params={"access_token": key})
     assert r.status_code == 401 and r.json()["error"]["code"] == "key_in_url"
     r = await api.client.get("/v1/jobs/job_x/events", params={"access_token": token})
     assert r.status_code == 404  # authenticated; the job just does not exist
+
+
+async def test_api_keys_come_with_the_business_plan(api: Api) -> None:
+    caller = await api.register()
+    r = await api.client.post("/v1/api-keys", json={"name": "ci"}, headers=caller.headers)
+    assert r.status_code == 403
+    error = r.json()["error"]
+    assert error["code"] == "plan_required"
+    assert error["message"] == "API keys come with the Business plan; this account is on Free"
+    assert (await api.client.get("/v1/api-keys", headers=caller.headers)).json() == []
+    await set_plan(api, caller.id, "pro")
+    r = await api.client.post("/v1/api-keys", json={"name": "ci"}, headers=caller.headers)
+    assert r.status_code == 403 and "this account is on Pro" in r.json()["error"]["message"]
+
+
+async def test_a_key_stops_working_on_a_downgrade_and_works_again_after_upgrading(
+    api: Api,
+) -> None:
+    caller = await api.register()
+    await set_plan(api, caller.id, "business")
+    created = await api.client.post("/v1/api-keys", json={}, headers=caller.headers)
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    assert (await api.client.get("/v1/me", headers=key)).status_code == 200
+    await set_plan(api, caller.id, "starter")
+    r = await api.client.get("/v1/me", headers=key)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "plan_required"
+    assert "this account is on Starter" in r.json()["error"]["message"]
+    # The account itself still works, and can still see and revoke its keys.
+    listed = await api.client.get("/v1/api-keys", headers=caller.headers)
+    assert [k["id"] for k in listed.json()] == [created.json()["id"]]
+    await set_plan(api, caller.id, "business")
+    r = await api.client.get("/v1/me", headers=key)
+    assert r.status_code == 200 and r.json()["id"] == caller.id

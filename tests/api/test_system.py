@@ -9,7 +9,7 @@ from typing import Any
 
 from api.app import create_app
 from core.settings import Settings
-from tests.api.conftest import Api, _serve_asgi
+from tests.api.conftest import Api, _serve_asgi, set_plan
 from tests.conftest import Stack
 
 
@@ -95,6 +95,7 @@ async def _limited(api: Api) -> None:
     # Another account has its own budget; its keys have their own within it, and a new key
     # is no way around the account's.
     assert (await api.client.get("/v1/me", headers=b.headers)).status_code == 200
+    await set_plan(api, b.id, "business")  # API keys come with the Business plan
     keys = []
     for _ in range(2):
         created = await api.client.post("/v1/api-keys", json={}, headers=b.headers)

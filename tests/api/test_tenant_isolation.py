@@ -11,7 +11,7 @@ import websockets
 from PIL import Image
 from websockets.asyncio.client import connect
 
-from tests.api.conftest import Api, Caller, LiveServer
+from tests.api.conftest import Api, Caller, LiveServer, set_plan
 
 # Path parameters that are not ids of a user's objects, and the value to use for them.
 NOT_IDS = {"format": "tiktok"}
@@ -39,6 +39,7 @@ async def _objects_of(api: Api, a: Caller) -> dict[str, str]:
         "/v1/assets/avatars", files={"file": ("a.png", _png(), "image/png")}, headers=h
     )
     assert asset.status_code == 201, asset.text
+    await set_plan(api, a.id, "business")  # API keys come with the Business plan
     key = await c.post("/v1/api-keys", json={"name": "a"}, headers=h)
     webhook = await c.post("/v1/webhooks", json={"url": "https://example.com/hook"}, headers=h)
     assert webhook.status_code == 201, webhook.text

@@ -34,6 +34,14 @@ const PRESETS = [
   ["quality", "Quality (slowest)"],
 ];
 
+// Above the plan's size the API refuses (403 plan_required) and the price panel says which plan.
+const RESOLUTIONS = [
+  ["auto", "Auto (best your plan allows)"],
+  ["720p", "720p"],
+  ["1080p", "1080p (Starter and above)"],
+  ["4k", "4K (Business)"],
+];
+
 export async function renderProduction(root, ctx) {
   const [voices, avatars, gpu] = await Promise.all([
     listVoices(ctx.api),
@@ -73,6 +81,7 @@ export async function renderProduction(root, ctx) {
   const captions = checkbox("pr-captions", "Burn in captions (and write an SRT file)", true);
   const captionLook = captionFields("pr", captions);
   const preset = select(PRESETS, "fast");
+  const resolution = select(RESOLUTIONS, "auto");
   const title = el("input", {
     type: "text",
     maxlength: LIMITS.title,
@@ -164,6 +173,7 @@ export async function renderProduction(root, ctx) {
       captions: captions.input.checked,
       caption_look: captionLook.value(),
       preset: preset.value,
+      resolution: resolution.value,
       title: title.value.trim(),
     };
     if (avatar.value) options.avatar_asset_id = avatar.value;
@@ -195,6 +205,7 @@ export async function renderProduction(root, ctx) {
         field("pr-format", "Format", format),
         field("pr-preset", "Quality", preset),
       ),
+      el("div", { class: "field-row" }, field("pr-resolution", "Resolution", resolution)),
       el(
         "div",
         { class: "field-row" },
