@@ -20,6 +20,7 @@ from gpu.schemas import REQUEST_TYPES, FileInfo, Health, InferKind, TaskInfo, Ta
 
 # Kept in step with gpu.server.app, which this module must not import at load time.
 _ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
+_PRIORITY_HEADER = "X-Skyie-Priority"  # comma-separated tokens: "first", "paid"
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 # How long a task of each kind may take once submitted (queue included): a Wan 2.2 clip at the
 # quality preset runs for many minutes, a line of speech for seconds.
@@ -97,22 +98,29 @@ class GpuClient:
         return FileInfo.model_validate_json(response.content).file_id
 
     async def submit(
-        self, kind: InferKind, request: BaseModel, key: str | None = None, first: bool = False
+        self,
+        kind: InferKind,
+        request: BaseModel,
+        key: str | None = None,
+        first: bool = False,
+        paid: bool = False,
     ) -> str:
         """Queue an inference task; returns its task id. With a `key` (say, the step's content
         key), submitting again after a restart returns the task already under way. `first`
-        marks a job's first GPU step, which the server runs ahead of work already under way."""
+        marks a job's first GPU step, which the server runs ahead of work already under way;
+        `paid` marks work of a plan with priority, which runs ahead of other plans' work."""
         kind = InferKind(kind)
         expected = REQUEST_TYPES[kind]
         if not isinstance(request, expected):
             raise TypeError(f"{kind} needs a {expected.__name__}, got {type(request).__name__}")
+        priority = ", ".join(token for token, on in (("first", first), ("paid", paid)) if on)
         response = await self._request(
             "POST",
             f"/infer/{kind.value}",
             json=request.model_dump(mode="json"),
             headers={
                 **({"Idempotency-Key": key} if key else {}),
-                **({"X-Skyie-Priority": "first"} if first else {}),
+                **({_PRIORITY_HEADER: priority} if priority else {}),
             },
         )
         task_id = response.json().get("task_id")
@@ -163,9 +171,10 @@ class GpuClient:
         on_progress: Callable[[float], None] | None = None,
         key: str | None = None,
         first: bool = False,
+        paid: bool = False,
     ) -> TaskResult:
-        """Submit a task and wait for its result (`key`, `first`: see `submit`)."""
-        info = await self.wait(await self.submit(kind, request, key, first), on_progress)
+        """Submit a task and wait for its result (`key`, `first`, `paid`: see `submit`)."""
+        info = await self.wait(await self.submit(kind, request, key, first, paid), on_progress)
         if info.result is None:
             raise GpuTaskFailed(f"{info.kind} task {info.id} succeeded without a result")
         return info.result

@@ -17,10 +17,11 @@ from dramatiq.middleware import TimeLimitExceeded
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.plans import plan_spec
 from core.db import Database, after_commit, get_database
 from core.errors import InvalidInput
 from core.logging import get_logger
-from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
+from core.models import Job, JobStatus, JobStep, StepStatus, User, utcnow
 from core.settings import get_settings
 from core.storage import Storage, get_storage
 from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
@@ -59,6 +60,8 @@ class Claimed:
     # and a long queue is worth another pod (decided here, under the job's lock, so two steps
     # claimed at once cannot both be first or both miss it).
     first_gpu: bool = False
+    # The job's owner is on a plan with priority: the GPU server runs its steps ahead of others.
+    paid_priority: bool = False
 
 
 class Deferred(Exception):
@@ -98,6 +101,11 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
         first_gpu = step.queue == "gpu" and not any(
             st.queue == "gpu" and st.started_at is not None and st.id != step.id for st in steps
         )
+        paid_priority = False
+        if step.queue == "gpu":
+            # Read at each claim: an upgrade speeds up the rest of a job already under way.
+            plan = await s.scalar(select(User.plan).where(User.id == job.user_id))
+            paid_priority = plan_spec(plan or "").priority
         step.status, step.worker_id = StepStatus.running.value, me
         step.attempts += 1
         step.heartbeat_at = step.started_at = now
@@ -119,6 +127,7 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
             deps={d: siblings[d] for d in step.deps},
             attempts=step.attempts,
             first_gpu=first_gpu,
+            paid_priority=paid_priority,
         )
 
 
@@ -191,6 +200,7 @@ async def _make_artifact(step: Claimed, storage: Storage, db: Database, me: str)
                     deps=step.deps,
                     key=step.content_key,
                     first_gpu=first,
+                    paid_priority=step.paid_priority,
                     storage=storage,
                     gpu=gpu,
                     scratch=scratch,

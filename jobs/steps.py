@@ -52,11 +52,17 @@ class StepContext:
     scratch: Path
     progress: Progress
     first_gpu: bool = False  # the job's first GPU step: the GPU server runs it ahead of others
+    paid_priority: bool = False  # the owner's plan has priority: ahead of other plans' work
 
     async def infer(self, kind: InferKind, request: BaseModel) -> TaskResult:
         """Run one GPU task for this step, resumable under the step's key after a restart."""
         return await self.gpu.infer(
-            kind, request, self.progress, key=self.key, first=self.first_gpu
+            kind,
+            request,
+            self.progress,
+            key=self.key,
+            first=self.first_gpu,
+            paid=self.paid_priority,
         )
 
     def dep_file(self, name: str, filename: str) -> Path:

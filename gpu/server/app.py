@@ -33,7 +33,9 @@ from gpu.server.tasks import QueueFull, TaskManager, TaskNotFound
 ENGINE_UNAVAILABLE_HEADER = "X-Skyie-Engine-Unavailable"
 # Sent with /infer: the same key returns the same task while it is queued, running or done.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# "first" on a job's first GPU step: it runs before queued work of jobs already under way.
+# Comma-separated tokens: "first" on a job's first GPU step (it runs before queued work of jobs
+# already under way), "paid" on work of a plan with priority. Unknown tokens are ignored, so
+# clients and servers of different versions still understand each other.
 PRIORITY_HEADER = "X-Skyie-Priority"
 _MULTIPART_SLACK = 1 << 20  # form boundaries and headers on top of the file itself
 
@@ -144,7 +146,7 @@ def _routes(state: ServerState) -> APIRouter:
             raise HTTPException(422, str(exc)) from None
         inputs = _pin_inputs(state, body)
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        first = request.headers.get(PRIORITY_HEADER, "").lower() == "first"
+        priority = {t.strip() for t in request.headers.get(PRIORITY_HEADER, "").lower().split(",")}
         try:
             task = state.tasks.submit(
                 infer_kind,
@@ -153,7 +155,8 @@ def _routes(state: ServerState) -> APIRouter:
                 inputs,
                 state.registry.model(infer_kind),
                 key=key,
-                first=first,
+                first="first" in priority,
+                paid="paid" in priority,
             )
         except QueueFull as exc:
             state.files.unpin(list(inputs.values()))

@@ -3,11 +3,13 @@
 The app may be driven from several asyncio event loops in different threads at once (embedded
 mode), so nothing here touches asyncio: callers only ever take a threading lock briefly.
 
-The queue is bounded (a full queue refuses new work; the client retries later) and ordered to
-swap models as rarely as possible: a free worker takes a job's first GPU step (marked by the
-client) before anything else, then the oldest task whose model is already loaded or was just
-used, and only then the oldest task overall. No task waits behind others of a
-different model for longer than `max_group_wait_s`, so grouping never starves anyone.
+The queue is bounded (a full queue refuses new work; the client retries later). A free worker
+takes tasks by class, as the client marks them: a paid job's first GPU step, then any job's
+first step (its person watches a progress bar that has not moved yet), then paid jobs' tasks,
+then the rest. Within the paid class and within the rest it swaps models as rarely as
+possible: the oldest task whose model is already loaded or was just used, and only then the
+oldest. No task waits longer than `max_group_wait_s`, so neither priority nor grouping ever
+starves anyone.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Task:
     inputs: dict[str, StoredFile]
     model: str | None = None  # what the engine loads; tasks of one model are run together
     first: bool = False  # a job's first GPU step: run before others, so work visibly begins
+    paid: bool = False  # a job of a plan with priority: run before other plans' work
     state: TaskState = TaskState.queued
     progress: float = 0.0
     error: str | None = None
@@ -118,6 +121,7 @@ class TaskManager:
         model: str | None = None,
         key: str | None = None,
         first: bool = False,
+        paid: bool = False,
     ) -> Task:
         """Queue a task; the inputs must already be pinned (they are released when it ends).
         Raises QueueFull when `max_queued` tasks are waiting already.
@@ -134,6 +138,7 @@ class TaskManager:
             inputs=inputs,
             model=model,
             first=first,
+            paid=paid,
         )
         with self._cond:
             if self._closed:
@@ -149,7 +154,10 @@ class TaskManager:
                 self._by_key[key] = task.id
             self._cond.notify()
         self._start_workers()
-        log.info("gpu.task_queued task_id=%s kind=%s model=%s", task.id, kind, model)
+        log.info(
+            "gpu.task_queued task_id=%s kind=%s model=%s first=%s paid=%s",
+            task.id, kind, model, first, paid,
+        )  # fmt: skip
         return task
 
     def _resumable(self, task: Task) -> bool:
@@ -169,21 +177,19 @@ class TaskManager:
         """The task a free worker should run now (call with the lock held)."""
         if not self._queue:
             return None
-        tasks = [self._tasks[i] for i in self._queue]
-        oldest = tasks[0]
-        if time.monotonic() - oldest.created >= self.max_group_wait_s:
-            return oldest
-        # A job whose GPU work has not begun goes first: its person is watching a progress bar
-        # that has not moved yet, while others' jobs are under way.
-        first = next((task for task in tasks if task.first), None)
-        if first is not None:
-            return first
-        for task in tasks:
+        queued = [self._tasks[i] for i in self._queue]
+        if time.monotonic() - queued[0].created >= self.max_group_wait_s:
+            return queued[0]
+        best = min(map(_rank, queued))
+        ahead = [task for task in queued if _rank(task) == best]
+        if ahead[0].first:
+            return ahead[0]  # first steps in arrival order, whatever their model
+        for task in ahead:
             if task.model is not None and (
                 task.model == self._last_model or self._is_loaded(task.model)
             ):
                 return task
-        return oldest
+        return ahead[0]
 
     def _work(self) -> None:
         while True:
@@ -219,7 +225,9 @@ class TaskManager:
                 raise TaskNotFound(task_id)
             position = 0
             if task.state is TaskState.queued:
-                position = list(self._queue).index(task_id) + 1
+                # By class, then arrival (a stable sort); model grouping aside.
+                order = sorted(self._queue, key=lambda i: _rank(self._tasks[i]))
+                position = order.index(task_id) + 1
             return TaskInfo(
                 id=task.id, kind=task.kind, state=task.state, progress=task.progress,
                 queue_position=position, error=task.error, result=task.result,
@@ -228,7 +236,8 @@ class TaskManager:
     def first_step_wait_s(self) -> float:
         """How long a job's first step submitted now would wait: until a worker frees (a
         running task's remaining time, judged by its progress or by typical task times), then
-        behind the first steps already waiting."""
+        behind the first steps already waiting. That is a free job's wait; a paid job's first
+        step passes free ones, so this errs long for it, never short."""
         now = time.monotonic()
         typical = statistics.median(self._seconds) if self._seconds else 60.0
         with self._lock:
@@ -339,6 +348,11 @@ class TaskManager:
             ]:
                 del self._tasks[task_id]
             self._by_key = {k: i for k, i in self._by_key.items() if i in self._tasks}
+
+
+def _rank(task: Task) -> tuple[bool, bool]:
+    """The task's class; lower runs sooner: paid first step, first step, paid, the rest."""
+    return not task.first, not task.paid
 
 
 def _remaining(task: Task, now: float, typical: float) -> float:

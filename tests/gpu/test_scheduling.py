@@ -1,4 +1,5 @@
-"""The task queue: bounded (503 with Retry-After), grouped by model, out-of-memory survivable."""
+"""The task queue: bounded (503 with Retry-After), paid work and first steps ahead, grouped by
+model, never starving anyone, out-of-memory survivable."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-from gpu.engines.base import EngineError, EngineOutput, ProgressFn
+from gpu.engines.base import Engine, EngineError, EngineOutput, ProgressFn
 from gpu.engines.cache import ModelCache, ModelSpec
 from gpu.engines.registry import Slot
 from gpu.schemas import ImageRequest, InferKind, TaskState
 from gpu.server import GpuServerSettings, create_app
 from gpu.server.files import FileStore
-from gpu.server.tasks import QueueFull, TaskManager
+from gpu.server.tasks import QueueFull, Task, TaskManager
 
 API_KEY = "test-gpu-key"
 
@@ -31,16 +32,16 @@ class Recorder:
         self.order: list[str] = []
         self.gate = gate
 
-    def engine(self, model: str) -> object:
+    def engine(self, model: str) -> Engine:
         def run(
-            request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+            request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
         ) -> EngineOutput:
             if self.gate is not None:
                 self.gate.wait(10)
             with self.cache.use(ModelSpec(model, 10, load=lambda: model)):
                 self.order.append(f"{model}:{request.prompt}")  # type: ignore[attr-defined]
-            (out / "x.txt").write_text(model)
-            return EngineOutput(files={"x": out / "x.txt"}, engine=model)
+            (out_dir / "x.txt").write_text(model)
+            return EngineOutput(files={"x": out_dir / "x.txt"}, engine=model)
 
         return run
 
@@ -80,7 +81,7 @@ def test_waiting_tasks_run_grouped_by_model(manager: tuple[TaskManager, ModelCac
             ImageRequest(prompt=str(n)),
             recorder.engine(m),
             {},
-            model=m,  # type: ignore[arg-type]
+            model=m,
         ).id
         for n, m in enumerate(arrivals)
     ]
@@ -91,25 +92,46 @@ def test_waiting_tasks_run_grouped_by_model(manager: tuple[TaskManager, ModelCac
     assert cache.loads == 2, "two models, two loads (five in arrival order would mean four)"
 
 
+def submit_behind_a_running_task(
+    tasks: TaskManager, recorder: Recorder, arrivals: list[tuple[str, bool, bool]]
+) -> list[Task]:
+    """Submit (model, first, paid) tasks, numbered as they come; the first is running (held at
+    the recorder's gate) before the others are queued."""
+    queued = []
+    for n, (model, first, paid) in enumerate(arrivals):
+        task = tasks.submit(
+            InferKind.image,
+            ImageRequest(prompt=str(n)),
+            recorder.engine(model),
+            {},
+            model=model,
+            first=first,
+            paid=paid,
+        )
+        queued.append(task)
+        while n == 0 and tasks.info(task.id).state is TaskState.queued:
+            time.sleep(0.005)
+    return queued
+
+
 def test_a_jobs_first_step_runs_before_work_already_under_way(
     manager: tuple[TaskManager, ModelCache],
 ) -> None:
     tasks, cache = manager
     gate = threading.Event()
     recorder = Recorder(cache, gate)
-    ids = []
-    for n, (model, first) in enumerate(
-        [("wan", False), ("wan", False), ("music", True), ("wan", False)]
-    ):
-        engine = recorder.engine(model)
-        request = ImageRequest(prompt=str(n))
-        ids.append(
-            tasks.submit(InferKind.image, request, engine, {}, model=model, first=first).id  # type: ignore[arg-type]
-        )
-        while n == 0 and tasks.info(ids[0]).state is TaskState.queued:
-            time.sleep(0.005)  # the first task is running (held at the gate) before the rest
+    queued = submit_behind_a_running_task(
+        tasks,
+        recorder,
+        [
+            ("wan", False, False),
+            ("wan", False, False),
+            ("music", True, False),
+            ("wan", False, False),
+        ],
+    )
     gate.set()
-    wait_all(tasks, ids)
+    wait_all(tasks, [t.id for t in queued])
     assert recorder.order == ["wan:0", "music:2", "wan:1", "wan:3"]
 
 
@@ -124,7 +146,7 @@ def test_grouping_never_starves_an_old_task(manager: tuple[TaskManager, ModelCac
             ImageRequest(prompt=str(n)),
             recorder.engine(m),
             {},
-            model=m,  # type: ignore[arg-type]
+            model=m,
         ).id
         for n, m in enumerate(["wan", "music", "wan"])
     ]
@@ -133,28 +155,131 @@ def test_grouping_never_starves_an_old_task(manager: tuple[TaskManager, ModelCac
     assert recorder.order == ["wan:0", "music:1", "wan:2"], "strict arrival order"
 
 
+def test_paid_tasks_run_before_free_ones_queued_earlier(
+    manager: tuple[TaskManager, ModelCache],
+) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    queued = submit_behind_a_running_task(
+        tasks,
+        recorder,
+        [
+            ("wan", False, False),
+            ("wan", False, False),
+            ("music", False, False),
+            ("music", False, True),
+            ("wan", False, True),
+            ("music", False, True),
+        ],
+    )
+    # Positions follow the classes (by arrival within one); grouping is decided at run time.
+    assert [tasks.info(t.id).queue_position for t in queued] == [0, 4, 5, 1, 2, 3]
+    gate.set()
+    wait_all(tasks, [t.id for t in queued])
+    # Paid first, grouped by model within the class (wan was just used), then the free ones,
+    # grouped the same way (music was just used).
+    assert recorder.order == ["wan:0", "wan:4", "music:3", "music:5", "music:2", "wan:1"]
+
+
+def test_a_paid_jobs_first_step_runs_before_a_free_jobs_first_step(
+    manager: tuple[TaskManager, ModelCache],
+) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    queued = submit_behind_a_running_task(
+        tasks,
+        recorder,
+        [
+            ("wan", False, False),
+            ("wan", False, False),
+            ("wan", False, True),
+            ("music", True, False),
+            ("music", True, True),
+        ],
+    )
+    gate.set()
+    wait_all(tasks, [t.id for t in queued])
+    assert recorder.order == ["wan:0", "music:4", "music:3", "wan:2", "wan:1"]
+
+
+def test_priority_never_starves_a_free_task(manager: tuple[TaskManager, ModelCache]) -> None:
+    tasks, cache = manager
+    gate = threading.Event()
+    recorder = Recorder(cache, gate)
+    queued = submit_behind_a_running_task(
+        tasks,
+        recorder,
+        [
+            ("wan", False, False),
+            ("music", False, False),
+            ("wan", False, True),
+            ("wan", True, True),
+            ("wan", False, False),
+        ],
+    )
+    queued[1].created -= tasks.max_group_wait_s  # it has waited as long as any task may
+    gate.set()
+    wait_all(tasks, [t.id for t in queued])
+    # The free task that waited too long goes next, ahead of even a paid job's first step.
+    assert recorder.order == ["wan:0", "music:1", "wan:3", "wan:2", "wan:4"]
+
+
+async def test_the_priority_header_takes_tokens_and_ignores_unknown_ones(tmp_path: Path) -> None:
+    app = create_app(
+        GpuServerSettings(api_key=SecretStr(API_KEY), workdir=tmp_path / "gpu", concurrency=1)
+    )
+    gate = threading.Event()
+
+    def held(
+        request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
+    ) -> EngineOutput:
+        gate.wait(10)
+        raise EngineError("stopped")
+
+    state = app.state.gpu
+    state.registry.slots[InferKind.image] = Slot(held, "test engine")
+    body = {"prompt": "a"}
+    try:
+        async with _raw(app) as raw:
+            running = (await raw.post("/infer/image", json=body)).json()["task_id"]
+            while state.tasks.info(running).state is TaskState.queued:
+                time.sleep(0.005)
+            ids = {}
+            for value in ["", "paid", "First, PAID, urgent", "first", "urgent"]:
+                headers = {"X-Skyie-Priority": value} if value else {}
+                created = await raw.post("/infer/image", json=body, headers=headers)
+                ids[value] = created.json()["task_id"]
+            positions = {v: state.tasks.info(i).queue_position for v, i in ids.items()}
+        assert positions == {"First, PAID, urgent": 1, "first": 2, "paid": 3, "": 4, "urgent": 5}
+    finally:
+        gate.set()
+        state.tasks.shutdown()
+
+
 def test_a_full_queue_refuses_with_a_retry_time(manager: tuple[TaskManager, ModelCache]) -> None:
     tasks, cache = manager
     gate = threading.Event()
     engine = Recorder(cache, gate).engine("wan")
     for n in range(9):  # one running, eight waiting
-        tasks.submit(InferKind.image, ImageRequest(prompt=str(n)), engine, {}, model="wan")  # type: ignore[arg-type]
+        tasks.submit(InferKind.image, ImageRequest(prompt=str(n)), engine, {}, model="wan")
         time.sleep(0.02 if n == 0 else 0)
     with pytest.raises(QueueFull, match="8 tasks waiting") as full:
-        tasks.submit(InferKind.image, ImageRequest(prompt="x"), engine, {}, model="wan")  # type: ignore[arg-type]
+        tasks.submit(InferKind.image, ImageRequest(prompt="x"), engine, {}, model="wan")
     assert full.value.retry_after_s >= 1
     gate.set()
 
 
 async def test_server_answers_503_with_retry_after_when_full(tmp_path: Path) -> None:
     settings = GpuServerSettings(
-        api_key=API_KEY, workdir=tmp_path / "gpu", max_queued=1, concurrency=1
+        api_key=SecretStr(API_KEY), workdir=tmp_path / "gpu", max_queued=1, concurrency=1
     )
     app = create_app(settings)
     gate = threading.Event()
 
     def slow(
-        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+        request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
     ) -> EngineOutput:
         gate.wait(10)
         raise EngineError("stopped")
@@ -178,14 +303,14 @@ async def test_server_answers_503_with_retry_after_when_full(tmp_path: Path) -> 
 async def test_out_of_memory_fails_the_task_unloads_models_and_keeps_serving(
     tmp_path: Path,
 ) -> None:
-    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    app = create_app(GpuServerSettings(api_key=SecretStr(API_KEY), workdir=tmp_path / "gpu"))
     state = app.state.gpu
     cache: ModelCache = state.cache
     with cache.use(ModelSpec("music", 8, load=lambda: "music")):
         pass
 
     def greedy(
-        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+        request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
     ) -> EngineOutput:
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
@@ -222,7 +347,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(tmp_path: Path) -> 
 
     import uvicorn
 
-    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    app = create_app(GpuServerSettings(api_key=SecretStr(API_KEY), workdir=tmp_path / "gpu"))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -265,7 +390,7 @@ async def test_a_resubmit_with_the_same_key_resumes_the_same_task(tmp_path: Path
     from gpu.client import GpuClient
     from gpu.schemas import TTSRequest
 
-    app = create_app(GpuServerSettings(api_key=API_KEY, workdir=tmp_path / "gpu"))
+    app = create_app(GpuServerSettings(api_key=SecretStr(API_KEY), workdir=tmp_path / "gpu"))
     transport = httpx.ASGITransport(app=app)
     try:
         async with GpuClient(
@@ -292,22 +417,23 @@ def test_the_wait_a_new_jobs_first_step_would_have(manager: tuple[TaskManager, M
     gate = threading.Event()
 
     def half_done(
-        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+        request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
     ) -> EngineOutput:
         time.sleep(0.4)
         progress(0.5)  # 0.4 s in and half done: about 0.4 s to go
         gate.wait(10)
         raise EngineError("stopped")
 
-    running = tasks.submit(InferKind.image, ImageRequest(prompt="a"), half_done, {})  # type: ignore[arg-type]
+    running = tasks.submit(InferKind.image, ImageRequest(prompt="a"), half_done, {})
     while tasks.info(running.id).progress < 0.5:
         time.sleep(0.01)
     alone = tasks.first_step_wait_s()
     assert 0.3 <= alone <= 1.0
-    for n in range(3):  # other jobs' later steps do not delay a first step
-        tasks.submit(InferKind.image, ImageRequest(prompt=str(n)), half_done, {})  # type: ignore[arg-type]
+    for n in range(3):  # other jobs' later steps, paid or not, do not delay a first step
+        request = ImageRequest(prompt=str(n))
+        tasks.submit(InferKind.image, request, half_done, {}, paid=n == 0)
     assert tasks.first_step_wait_s() == pytest.approx(alone, abs=0.2)
-    tasks.submit(InferKind.image, ImageRequest(prompt="f"), half_done, {}, first=True)  # type: ignore[arg-type]
+    tasks.submit(InferKind.image, ImageRequest(prompt="f"), half_done, {}, first=True)
     assert tasks.first_step_wait_s() >= alone + 30, "behind a first step already waiting"
     gate.set()
 
@@ -318,7 +444,7 @@ def test_shutting_down_fails_waiting_tasks_and_releases_their_inputs(tmp_path: P
     gate = threading.Event()
 
     def held(
-        request: BaseModel, inputs: Mapping[str, Path], out: Path, progress: ProgressFn
+        request: BaseModel, inputs: Mapping[str, Path], out_dir: Path, progress: ProgressFn
     ) -> EngineOutput:
         gate.wait(10)
         raise EngineError("stopped")
@@ -326,16 +452,16 @@ def test_shutting_down_fails_waiting_tasks_and_releases_their_inputs(tmp_path: P
     source = tmp_path / "in.png"
     source.write_bytes(b"\x89PNG\r\n\x1a\n")
     stored = files.adopt(source)
-    first = tasks.submit(InferKind.image, ImageRequest(prompt="a"), held, {})  # type: ignore[arg-type]
+    first = tasks.submit(InferKind.image, ImageRequest(prompt="a"), held, {})
     while tasks.info(first.id).state is TaskState.queued:
         time.sleep(0.005)
     (pinned,) = files.pin([stored.id])
     request = ImageRequest(prompt="b")
-    waiting = tasks.submit(InferKind.image, request, held, {"image_file_id": pinned})  # type: ignore[arg-type]
+    waiting = tasks.submit(InferKind.image, request, held, {"image_file_id": pinned})
     tasks.shutdown(wait=False)
     gate.set()
     info = tasks.info(waiting.id)
     assert info.state is TaskState.failed and "shut down" in (info.error or "")
     assert files.get(stored.id).pins == 0, "its input is no longer held"
     with pytest.raises(QueueFull):
-        tasks.submit(InferKind.image, ImageRequest(prompt="c"), held, {})  # type: ignore[arg-type]
+        tasks.submit(InferKind.image, ImageRequest(prompt="c"), held, {})
