@@ -6,12 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from api.deps import AppSettings, CurrentUser, Session
 from api.errors import ERRORS, ErrorResponse
 from api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
-from api.usage.schemas import AdminSummaryOut, JobUsageOut, LedgerEntryOut
-from billing import reports
+from api.usage.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    AdminSummaryOut,
+    JobUsageOut,
+    LedgerEntryOut,
+)
+from billing import ledger, reports
 from core.errors import Forbidden, NotFound
 from core.models import User
 from core.settings import Settings
@@ -57,6 +64,14 @@ def _is_admin(user: User, settings: Settings) -> bool:
     return email in settings.admins or email == settings.local_user_email.lower()
 
 
+async def _require_admin(session: Session, user_id: str, settings: Settings) -> None:
+    account = await session.get(User, user_id)
+    if account is None:
+        raise NotFound(f"user {user_id} not found")
+    if not _is_admin(account, settings):
+        raise Forbidden("this is for the studio's operators (SKYIE_ADMIN_EMAILS)")
+
+
 @router.get("/admin/summary", tags=["admin"], responses={403: {"model": ErrorResponse}})
 async def admin_summary(
     session: Session,
@@ -68,13 +83,35 @@ async def admin_summary(
     """Generations, failures, GPU hours, revenue net of refunds and GPU cost against it, in
     [since, until) (by default the last 30 days, at most 366); subscriptions and accounts by
     plan as they stand now. For the accounts in SKYIE_ADMIN_EMAILS and the local user."""
-    account = await session.get(User, user.user_id)
-    if account is None:
-        raise NotFound(f"user {user.user_id} not found")
-    if not _is_admin(account, settings):
-        raise Forbidden("the admin summary is for the studio's operators (SKYIE_ADMIN_EMAILS)")
+    await _require_admin(session, user.user_id, settings)
     start, end = reports.summary_window(since, until)
     summary = await reports.admin_summary(
         session, since=start, until=end, gpu_hour_usd=settings.gpu_hour_usd
     )
     return AdminSummaryOut.model_validate(summary)
+
+
+@router.post(
+    "/admin/adjustments",
+    status_code=201,
+    tags=["admin"],
+    responses={402: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+)
+async def adjust_credits(
+    body: AdjustmentIn, session: Session, user: CurrentUser, settings: AppSettings
+) -> AdjustmentOut:
+    """An operator's correction to an account's credits, either way, with the reason kept in
+    the ledger. Taking credits away never takes the balance below zero."""
+    await _require_admin(session, user.user_id, settings)
+    target = await session.scalar(select(User).where(User.email == body.email.strip().lower()))
+    if target is None:
+        raise NotFound(f"no account with the email {body.email!r}")
+    entry = await ledger.adjust(session, target.id, body.amount, note=body.note.strip())
+    assert entry is not None
+    return AdjustmentOut(
+        id=entry.id,
+        user_id=target.id,
+        amount=entry.amount,
+        note=entry.note,
+        balance=await ledger.balance(session, target.id),
+    )

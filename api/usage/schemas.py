@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _FromReport(BaseModel):
@@ -79,3 +79,29 @@ class AdminSummaryOut(_FromReport):
         description="Subscriptions active, trialing or past due now, by plan."
     )
     accounts_by_plan: dict[str, int] = Field(description="All accounts now, by plan.")
+
+
+class AdjustmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320, description="The account to adjust.")
+    amount: int = Field(
+        ge=-1_000_000, le=1_000_000, description="Credits to add (positive) or take (negative)."
+    )
+    note: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="Why: kept in the ledger."
+    )
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, amount: int) -> int:
+        if amount == 0:
+            raise ValueError("an adjustment changes the balance: give a non-zero amount")
+        return amount
+
+
+class AdjustmentOut(BaseModel):
+    id: str
+    user_id: str
+    amount: int
+    note: str
+    balance: int = Field(description="The account's balance after the adjustment.")

@@ -325,3 +325,43 @@ async def test_a_bad_window_is_refused_with_what_was_wrong(api: Api) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["since"] == "2024-01-01T00:00:00Z"
+
+
+async def test_operators_adjust_credits_with_a_reason_and_never_below_zero(api_on: Api) -> None:
+    api = api_on
+    boss, person = await api.register(), await api.register()
+    api.settings.admin_emails = boss.email
+    start = api.settings.starting_credits
+    post = api.client.post
+    r = await post(
+        "/v1/admin/adjustments",
+        json={"email": person.email.upper(), "amount": 25, "note": "sorry for the outage"},
+        headers=boss.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["balance"] == start + 25 and r.json()["amount"] == 25
+    r = await post(
+        "/v1/admin/adjustments",
+        json={"email": person.email, "amount": -(start + 26), "note": "correction"},
+        headers=boss.headers,
+    )
+    assert r.status_code == 402 and "balance is" in r.json()["error"]["message"]
+    bad = [
+        ({"email": person.email, "amount": 0, "note": "x"}, 422, "non-zero"),
+        ({"email": person.email, "amount": 5, "note": "  "}, 422, "note"),
+        ({"email": "nobody@example.com", "amount": 5, "note": "x"}, 404, "nobody@example.com"),
+    ]
+    for body, status, words in bad:
+        r = await post("/v1/admin/adjustments", json=body, headers=boss.headers)
+        assert r.status_code == status and words in r.text, r.text
+    r = await post(
+        "/v1/admin/adjustments",
+        json={"email": boss.email, "amount": 1000, "note": "mine"},
+        headers=person.headers,
+    )
+    assert r.status_code == 403
+    history = (await api.client.get("/v1/credits/history", headers=person.headers)).json()
+    assert history["items"][0]["kind"] == "adjustment"
+    assert history["items"][0]["note"] == "sorry for the outage"
+    me = (await api.client.get("/v1/me", headers=person.headers)).json()
+    assert me["credits"] == start + 25
