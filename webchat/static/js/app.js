@@ -5,6 +5,7 @@ import { api, tokens, ApiError } from "./api.js";
 import { el, toast } from "./ui.js";
 
 const VIEWS = {
+  billing: () => import("./views/billing.js"),
   chat: () => import("./views/chat.js"),
   dashboard: () => import("./views/dashboard.js"),
   library: () => import("./views/library.js"),
@@ -127,6 +128,27 @@ function applyTheme(theme) {
   document.getElementById("theme-toggle").setAttribute("aria-pressed", String(theme === "dark"));
 }
 
+// Stripe sends the person back to /?billing=success or /?billing=cancelled. Say how it went,
+// open Plans & credits and drop the query, so a reload does not say it again. The webhook that
+// grants the credits may come a little after the person: the balance is read a few times.
+const BALANCE_RECHECKS_MS = [0, 4000, 12000];
+
+function noticeCheckoutReturn() {
+  const query = new URLSearchParams(location.search);
+  const outcome = query.get("billing");
+  if (!outcome) return;
+  query.delete("billing");
+  const search = query.toString() ? `?${query}` : "";
+  history.replaceState(null, "", location.pathname + search + (location.hash || "#/billing"));
+  if (outcome === "cancelled") toast("Checkout cancelled");
+  if (outcome !== "success") return;
+  toast("Payment received — credits arrive in a moment");
+  if (!tokens.get()) return;
+  for (const delay of BALANCE_RECHECKS_MS) {
+    setTimeout(() => window.dispatchEvent(new CustomEvent("skyie:balance-changed")), delay);
+  }
+}
+
 function start() {
   const saved = localStorage.getItem("skyie.theme");
   const dark = saved ? saved === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
@@ -176,6 +198,7 @@ function start() {
   });
   window.addEventListener("skyie:balance-changed", () => refreshMe().catch(() => {}));
   window.addEventListener("hashchange", route);
+  noticeCheckoutReturn();
   // The skip link's #view is an anchor, not a route: focus the view instead of routing.
   document.querySelector(".skip").addEventListener("click", (event) => {
     event.preventDefault();

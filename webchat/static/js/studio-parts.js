@@ -29,9 +29,13 @@ export function errorBox() {
 
 // What a person can do about some statuses, beyond the API's message.
 const HINTS = {
+  403: (error) =>
+    error?.code === "plan_required"
+      ? [el("a", { href: "#/billing" }, "See the plans"), "."]
+      : [],
   402: () => [
     "Not enough credits. ",
-    el("a", { href: "#/dashboard" }, "Top up on the dashboard"),
+    el("a", { href: "#/billing" }, "Buy credits or change plan"),
     ".",
   ],
 };
@@ -39,8 +43,8 @@ const HINTS = {
 export function showError(box, error) {
   const message = error?.message || String(error);
   const parts = [el("p", {}, message)];
-  const hint = HINTS[error?.status];
-  if (hint) parts.push(el("p", { class: "hint" }, ...hint()));
+  const hint = HINTS[error?.status]?.(error) || [];
+  if (hint.length) parts.push(el("p", { class: "hint" }, ...hint));
   const details = (error?.details || []).filter((d) => d.message && !message.includes(d.message));
   if (details.length) {
     parts.push(
