@@ -27,7 +27,9 @@ AfterCommit = Callable[[], None]
 READ_ONLY = "skyie_read_only"
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """`foreign_keys=False` only for migrations: SQLite alters a table by copying and dropping
+    it, and with foreign keys enforced dropping `users` would cascade to every child row."""
     if url.startswith("sqlite"):
         # NullPool: aiosqlite connections are cheap and must not be shared across event loops.
         engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
@@ -40,7 +42,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -74,7 +74,7 @@ class User(Base):
     # argon2id; None for an account that cannot log in with a password (the embedded local user).
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # The person's customer in Stripe, made at their first checkout; events find them by it.
-    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # Access tokens issued before this are refused (set when the password is reset).
     tokens_valid_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -299,8 +299,8 @@ class CreditEntry(Base):
     amount: Mapped[int] = mapped_column(Integer)
     job_id: Mapped[str | None] = mapped_column(String(40), index=True)
     settles: Mapped[str | None] = mapped_column(ForeignKey("credit_entries.id"), unique=True)
-    ref: Mapped[str | None] = mapped_column(String(160), unique=True)
-    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    ref: Mapped[str | None] = mapped_column(String(160), unique=True, index=True)
+    payment_id: Mapped[str | None] = mapped_column(String(40), index=True)
     # Holds only: past this an unsettled hold is released (its job has run far too long).
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     note: Mapped[str] = mapped_column(String(200), default="")

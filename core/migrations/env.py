@@ -25,7 +25,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    # Foreign keys off: a batch alteration on SQLite rebuilds the table, and dropping the old
+    # copy must not cascade into its children (PostgreSQL alters in place and ignores this).
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "", foreign_keys=False)
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
