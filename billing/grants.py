@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import ledger
 from billing.plans import plan_spec
+from core.db import Database
+from core.errors import NotFound
 from core.models import CreditEntry, Subscription, User, utcnow
 from core.settings import Settings
 
@@ -39,38 +41,49 @@ async def open_account(session: AsyncSession, user: User, settings: Settings) ->
         await ledger.grant(session, user.id, amount, note="welcome credits", ref=ref)
 
 
-async def grant_monthly(
-    session: AsyncSession, *, now: datetime | None = None, batch: int = 500
-) -> int:
+async def grant_monthly(db: Database, *, now: datetime | None = None, batch: int = 200) -> int:
     """Give every account without a paying subscription this month's plan credits, once.
-    Returns how many accounts got them."""
+    Each batch is its own transaction, so people's spends wait on a batch at most, and one
+    account's failure loses nobody else's credits. Returns how many accounts got them."""
     period = period_of(now or utcnow())
-    ref = literal("plan:") + User.id + literal(f":{period}")
     granted = 0
     while True:
-        rows = (
-            await session.execute(
-                select(User.id, User.plan)
-                .where(
-                    ~exists().where(CreditEntry.ref == ref),
-                    ~exists().where(
-                        Subscription.user_id == User.id, Subscription.status.in_(SUBSCRIBED)
-                    ),
-                )
-                .order_by(User.id)
-                .limit(batch)
+        async with db.session() as session:
+            done, more = await _grant_batch(session, period, batch)
+        granted += done
+        if not more:
+            return granted
+
+
+async def _grant_batch(session: AsyncSession, period: str, batch: int) -> tuple[int, bool]:
+    ref = literal("plan:") + User.id + literal(f":{period}")
+    rows = (
+        await session.execute(
+            select(User.id, User.plan)
+            .where(
+                ~exists().where(CreditEntry.ref == ref),
+                ~exists().where(
+                    Subscription.user_id == User.id, Subscription.status.in_(SUBSCRIBED)
+                ),
             )
-        ).all()
-        if not rows:
-            return granted
-        for user_id, plan in rows:
-            credits = plan_spec(plan).monthly_credits
-            note = f"{plan_spec(plan).title} plan credits for {period}"
-            # A concurrent run granted it first: the ref's unique index refuses this one.
-            if await ledger.grant(
-                session, user_id, credits, note=note, ref=period_ref(user_id, period)
-            ):
-                granted += 1
-        await session.flush()
-        if len(rows) < batch:
-            return granted
+            .order_by(User.id)
+            .limit(batch)
+        )
+    ).all()
+    granted = 0
+    for user_id, plan in rows:
+        spec = plan_spec(plan)
+        try:
+            async with session.begin_nested():
+                # A concurrent run granted it first: the ref's unique index refuses this one.
+                if await ledger.grant(
+                    session,
+                    user_id,
+                    spec.monthly_credits,
+                    note=f"{spec.title} plan credits for {period}",
+                    ref=period_ref(user_id, period),
+                ):
+                    granted += 1
+        except NotFound:
+            continue  # the account was deleted since the batch was read
+    return granted, len(rows) == batch

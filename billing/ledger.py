@@ -178,6 +178,9 @@ async def _settle(
             await session.flush()
     except IntegrityError:
         # Another transaction settled it first; the unique `settles` column decided the race.
+        winner = await session.scalar(select(CreditEntry).where(CreditEntry.settles == hold_id))
+        if winner is not None and winner.kind != kind.value:
+            raise Conflict(f"hold {hold_id} was already {winner.kind}d") from None
         return None
     return entry
 
@@ -215,4 +218,6 @@ async def expired_holds(
         .order_by(CreditEntry.expires_at)
         .limit(limit)
     )
-    return [OpenHold(r.id, r.user_id, r.job_id, -r.amount) for r in rows]
+    # In job order: every sweeper locks the jobs in one order, so two never deadlock.
+    holds = [OpenHold(r.id, r.user_id, r.job_id, -r.amount) for r in rows]
+    return sorted(holds, key=lambda h: h.job_id or "")

@@ -19,6 +19,7 @@ Everything about one person happens under their ledger lock (`ledger.lock_user`)
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,8 +62,9 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         if not settings.stripe_secret_key:
-            raise Unavailable(
-                "payments are not set up on this studio (SKYIE_STRIPE_SECRET_KEY is empty)",
+            raise NotFound(
+                "this studio sells no plans or credits: payments are not set up "
+                "(SKYIE_STRIPE_SECRET_KEY is empty)",
                 code="billing_disabled",
             )
         self._http = stripe.HTTPXClient(timeout=30)
@@ -113,11 +115,18 @@ async def _customer(session: AsyncSession, gateway: Gateway, user: User) -> str:
     """The person's Stripe customer, made on first use. Events find the person by it."""
     if user.stripe_customer_id:
         return user.stripe_customer_id
+    params: dict[str, Any] = {
+        "email": user.email,
+        "name": user.name,
+        "metadata": {"user_id": user.id},
+    }
+    # Two checkouts racing make one customer: Stripe answers the same request twice. The key
+    # names the parameters too, so a changed name is a new request, not a refused one.
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     try:
         customer = await gateway.client.v1.customers.create_async(
-            params={"email": user.email, "name": user.name, "metadata": {"user_id": user.id}},
-            # Two checkouts racing make one customer: Stripe answers the same request twice.
-            options={"idempotency_key": f"skyie-customer-{user.id}"},
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": f"skyie-customer-{user.id}-{digest}"},
         )
     except stripe.StripeError as exc:
         raise _error(exc) from None
@@ -126,11 +135,19 @@ async def _customer(session: AsyncSession, gateway: Gateway, user: User) -> str:
     return customer.id
 
 
-async def _active_subscription(session: AsyncSession, user_id: str) -> Subscription | None:
+# A subscription waiting for its first payment (3-D Secure, a retried card) is not active,
+# but a second checkout now would end in two subscriptions billed every month.
+PENDING = ("incomplete",)
+
+
+async def _active_subscription(
+    session: AsyncSession, user_id: str, also: tuple[str, ...] = ()
+) -> Subscription | None:
     return await session.scalar(
         select(Subscription)
-        .where(Subscription.user_id == user_id, Subscription.status.in_(SUBSCRIBED))
+        .where(Subscription.user_id == user_id, Subscription.status.in_(SUBSCRIBED + also))
         .order_by(Subscription.updated_at.desc())
+        .limit(1)
     )
 
 
@@ -153,7 +170,7 @@ async def checkout(
     chosen_plan = paid_plan(plan) if plan is not None else None
     chosen_pack = credit_pack(pack) if pack is not None else None
     if chosen_plan is not None:
-        current = await _active_subscription(session, user.id)
+        current = await _active_subscription(session, user.id, PENDING)
         if current is not None:
             raise Conflict(
                 f"this account already subscribes to {plan_spec(current.plan).title}; change "
@@ -265,8 +282,8 @@ class BadSignature(InvalidInput):
 def verify(payload: bytes, signature: str | None, settings: Settings) -> Obj:
     """The event in `payload` if Stripe signed it with this endpoint's secret, recently."""
     if not settings.stripe_webhook_secret:
-        raise Unavailable(
-            "the Stripe webhook is not set up (SKYIE_STRIPE_WEBHOOK_SECRET is empty)",
+        raise NotFound(
+            "this studio takes no Stripe webhooks (SKYIE_STRIPE_WEBHOOK_SECRET is empty)",
             code="billing_disabled",
         )
     try:
@@ -465,9 +482,13 @@ async def _invoice_paid(session: AsyncSession, settings: Settings, gateway: _Laz
         return "ignored: not a subscription invoice"
     await _sync_subscription(session, settings, gateway, user, subscription)
     row = await session.get(Subscription, subscription, populate_existing=True)
-    if row is None or row.plan not in PLANS:
+    # The invoice's own price decides: a renewal delivered late, after an upgrade, still
+    # brings the credits of the plan it charged for. Inline prices cannot be switched in the
+    # portal, so for those the subscription's plan is the invoice's.
+    plan = plan_for_price(_invoice_price(obj) or "", settings) or (row.plan if row else None)
+    if plan is None or plan not in PLANS:
         return "ignored: the subscription sells no plan of this studio"
-    spec = plan_spec(row.plan)
+    spec = plan_spec(plan)
     paid = int(obj.get("amount_paid") or 0)
     if obj.get("billing_reason") in FULL_PERIOD_INVOICES:
         credits = spec.monthly_credits
@@ -477,6 +498,18 @@ async def _invoice_paid(session: AsyncSession, settings: Settings, gateway: _Laz
     payment = await _payment(session, str(obj["id"]), intent)
     _paid(payment, user, "subscription", spec.name, credits, obj, "amount_paid")
     return await _credit(session, payment, f"{spec.title} plan credits")
+
+
+def _invoice_price(obj: Obj) -> str | None:
+    """The price of the invoice's first subscription line (the plan it charged for)."""
+    for line in (obj.get("lines") or {}).get("data") or []:
+        details = (line.get("pricing") or {}).get("price_details") or {}
+        price = details.get("price") or (line.get("price") or {}).get("id")  # newer, older
+        if isinstance(price, dict):
+            price = price.get("id")
+        if isinstance(price, str):
+            return price
+    return None
 
 
 def _invoice_subscription(obj: Obj) -> str | None:
@@ -502,7 +535,8 @@ async def _invoice_intent(gateway: _Lazy, obj: Obj) -> str | None:
         except stripe.StripeError as exc:
             raise _error(exc) from None
         payments = [p.to_dict() for p in listed.data]
-    for item in payments:
+    # The paid attempt first: an invoice may also list failed or canceled ones.
+    for item in sorted(payments, key=lambda p: p.get("status") != "paid"):
         intent = (item.get("payment") or {}).get("payment_intent")
         if isinstance(intent, dict):
             intent = intent.get("id")
@@ -589,6 +623,8 @@ async def _charge_refunded(
     before = payment.refunded_credits
     await _take_refunds(session, payment)
     if payment.credits is None:
+        # Normal when events cross; if it stays so, the purchase never reached this studio.
+        log.warning("billing.refund_before_purchase", payment_intent=intent, user_id=user.id)
         return "kept: the refund waits for its purchase"
     return f"took back {payment.refunded_credits - before} credits"
 

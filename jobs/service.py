@@ -257,19 +257,24 @@ async def cancel_job(session: AsyncSession, job_id: str, *, user_id: str) -> Job
 
 async def expire_holds(session: AsyncSession) -> int:
     """End the jobs whose credit hold lapsed, giving the credits back; a lapsed hold with no
-    job left to end is released as it is. Returns how many holds were released."""
+    job left to end is released as it is. Returns how many holds were released. Each hold is
+    its own savepoint: one that a finishing job settled meanwhile is skipped, not fatal."""
     released = 0
+    hours = get_settings().hold_ttl_s / 3600
+    reason = f"the job ran past its credit hold ({hours:g} h); its credits were given back"
     for held in await ledger.expired_holds(session):
-        job = None
-        if held.job_id:
-            with contextlib.suppress(NotFound):  # a hold of a job since deleted
-                job = await lock_job(session, held.job_id)
-        hours = get_settings().hold_ttl_s / 3600
-        reason = f"the job ran past its credit hold ({hours:g} h); its credits were given back"
-        if job is not None and not JobStatus(job.status).finished:
-            await fail_job(session, job.id, reason)
-        else:
-            await ledger.release(session, held.id, note="the hold lapsed")
+        try:
+            async with session.begin_nested():
+                job = None
+                if held.job_id:
+                    with contextlib.suppress(NotFound):  # a hold of a job since deleted
+                        job = await lock_job(session, held.job_id)
+                if job is not None and not JobStatus(job.status).finished:
+                    await fail_job(session, job.id, reason)
+                else:
+                    await ledger.release(session, held.id, note="the hold lapsed")
+        except Conflict:
+            continue  # captured by its job's success after we looked: nothing to give back
         released += 1
         log.warning("job.hold_lapsed", hold_id=held.id, job_id=held.job_id)
     return released

@@ -54,8 +54,7 @@ async def sweep(settings: Settings, *, requeue_all_queued: bool = False) -> int:
 
 async def grant_monthly() -> int:
     """The scheduled task of plan credits: each account's month, once (see billing.grants)."""
-    async with get_database().session() as s:
-        granted = await grants.grant_monthly(s)
+    granted = await grants.grant_monthly(get_database())
     if granted:
         log.info("worker.monthly_credits", accounts=granted)
     return granted

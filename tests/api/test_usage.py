@@ -292,7 +292,15 @@ async def test_the_summary_is_for_admins_and_the_local_user_only(api_on: Api) ->
     assert "SKYIE_ADMIN_EMAILS" in r.json()["error"]["message"]
     assert (await api.client.get("/v1/admin/summary")).status_code == 401
 
+    # Registering the embedded user's email makes nobody an operator...
     api.settings.local_user_email = local.email
+    r = await api.client.get("/v1/admin/summary", headers=local.headers)
+    assert r.status_code == 403
+    # ...the embedded studio's own user (no password: the machine's owner) is one.
+    async with get_database(api.settings.resolved_database_url).session() as s:
+        account = await s.get(User, local.id)
+        assert account is not None
+        account.password_hash = None
     r = await api.client.get("/v1/admin/summary", headers=local.headers)
     assert r.status_code == 200, r.text
     got = r.json()

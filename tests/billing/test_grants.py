@@ -38,8 +38,7 @@ async def test_a_new_account_starts_with_the_welcome_credits_for_its_month(stack
     business = await new_user(stack, "business")
     assert await balance(stack, free) == stack.settings.starting_credits
     # This month is covered by the welcome grant: the monthly task adds nothing now.
-    async with get_database(stack.settings.resolved_database_url).session() as s:
-        await grants.grant_monthly(s)
+    await grants.grant_monthly(get_database(stack.settings.resolved_database_url))
     assert await balance(stack, free) == stack.settings.starting_credits
     assert await balance(stack, business) == stack.settings.starting_credits
 
@@ -59,8 +58,7 @@ async def test_each_month_once_and_never_for_a_paying_subscription(stack: Stack)
 
     # Several workers run the task at once: each account still gets December once.
     async def run(now: datetime) -> int:
-        async with db.session() as s:
-            return await grants.grant_monthly(s, now=now)
+        return await grants.grant_monthly(db, now=now, batch=3)
 
     await asyncio.gather(*(run(DECEMBER) for _ in range(4)))
     await run(DECEMBER)

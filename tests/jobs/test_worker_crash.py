@@ -55,6 +55,7 @@ async def test_job_survives_a_killed_worker(
         "SKYIE_BROKER": REDIS_URL,
         "SKYIE_EVENTS": REDIS_URL,
         "SKYIE_STEP_LEASE_S": "2",
+        "SKYIE_MONTHLY_GRANTS": "false",  # the test counts credits exactly
         "SKYIE_REDIS_NAMESPACE": REDIS_NAMESPACE,
     }
     for key, value in env.items():
