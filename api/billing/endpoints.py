@@ -18,7 +18,7 @@ from api.billing.schemas import (
 )
 from api.deps import AppSettings, CurrentUser, Session
 from api.errors import ERRORS, ErrorResponse
-from billing import ledger, payments
+from billing import ledger, payments, stripe_events
 from billing.plans import PACKS, PLANS
 from core.errors import NotFound
 from core.models import Subscription, User
@@ -123,6 +123,6 @@ async def stripe_webhook(request: Request, session: Session, settings: AppSettin
     applied once, whatever the order and however often it comes."""
     body = await request.body()
     if len(body) > MAX_EVENT_BYTES:
-        raise payments.BadSignature("the body is too large to be a Stripe event")
-    event = payments.verify(body, request.headers.get("stripe-signature"), settings)
-    return WebhookAck(outcome=await payments.handle_event(session, settings, event))
+        raise stripe_events.BadSignature("the body is too large to be a Stripe event")
+    event = stripe_events.verify(body, request.headers.get("stripe-signature"), settings)
+    return WebhookAck(outcome=await stripe_events.handle_event(session, settings, event))
