@@ -1,18 +1,14 @@
 """Live job progress over Server-Sent Events and WebSocket: the same JSON events on both.
 
-A stream starts with the job's state read from the database, then relays the job's events
-from the bus, and ends after the event that reports it finished. The bus is fast but not
-guaranteed (a Redis hiccup, a publish racing the subscription), so the database is read again
-every few seconds too: a client never waits forever on a missed event.
+A stream relays `jobs.watch.job_events`: the job's state read from the database, then its
+events from the bus, ending after the event that reports it finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, WebSocket
@@ -22,60 +18,13 @@ from starlette.websockets import WebSocketDisconnect
 from api.deps import Principal, StreamUser, principal_for_token
 from core.db import get_database
 from core.errors import NotFound, RateLimited, Unauthorized
-from core.events import ProgressEvent, get_bus
-from core.models import Job, JobStatus
-from jobs.progress import snapshot
+from core.models import Job
+from jobs.watch import finished, job_events
 
 router = APIRouter()
 
-# How long one wait on the bus blocks its thread, and how often the database is read anyway.
-BUS_WAIT_S = 0.5
-POLL_S = 2.0
-# Each open stream keeps a thread waiting on the bus: a pool of their own, so streams never
-# starve the default pool that file and FFmpeg work uses (threads start only as needed).
-MAX_WAITING_STREAMS = 256
-_WAITERS = ThreadPoolExecutor(MAX_WAITING_STREAMS, thread_name_prefix="skyie-stream")
 # Close codes in the private range (4000-4999), mirroring the HTTP statuses.
 WS_UNAUTHORIZED, WS_NOT_FOUND, WS_RATE_LIMITED = 4401, 4404, 4429
-
-
-def finished(event: ProgressEvent) -> bool:
-    return JobStatus(event.status).finished
-
-
-async def _read(job_id: str) -> ProgressEvent:
-    async with get_database().session() as s:
-        job = await s.get(Job, job_id)
-        if job is None:  # deleted with its owner's account while someone watched
-            raise NotFound(f"job {job_id} not found")
-        return await snapshot(s, job)
-
-
-async def job_events(job_id: str) -> AsyncIterator[ProgressEvent]:
-    """The job's state now, then each change, ending with the event that says it finished."""
-    loop = asyncio.get_running_loop()
-    # Subscribe before reading, so an event published in between is not lost. Entering is
-    # quick (in memory, or one SUBSCRIBE round trip to Redis).
-    subscribed = get_bus().subscribe(job_id)
-    subscription = subscribed.__enter__()
-    try:
-        last = await _read(job_id)
-        yield last
-        next_poll = time.monotonic() + POLL_S
-        while not finished(last):
-            # The bus's get blocks: it waits on a thread of its own, never on the event loop.
-            event = await loop.run_in_executor(_WAITERS, subscription.get, BUS_WAIT_S)
-            if event is None and time.monotonic() >= next_poll:
-                event = await _read(job_id)
-            if event is not None:
-                next_poll = time.monotonic() + POLL_S
-                if event.model_dump() != last.model_dump():
-                    last = event
-                    yield event
-    finally:
-        # Leaving joins Redis's listener thread (a fraction of a second): done on a thread, and
-        # not awaited, so a stream cancelled by a disconnect still unsubscribes.
-        loop.run_in_executor(_WAITERS, subscribed.__exit__, None, None, None)
 
 
 async def _owned_job_id(
