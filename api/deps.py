@@ -18,6 +18,7 @@ from core.errors import Forbidden, Unauthorized
 from core.models import Plan, User
 from core.settings import Settings
 from core.storage import Storage
+from jobs import links
 from tools.context import ToolContext
 
 
@@ -143,6 +144,35 @@ async def stream_principal(
 
 
 StreamUser = Annotated[Principal, Depends(stream_principal)]
+
+
+async def download_principal(
+    request: Request,
+    credentials: Credentials,
+    access_token: Annotated[
+        str | None,
+        Query(max_length=2000, description="An access token (see the stream routes)."),
+    ] = None,
+    link: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="A signed download link's token, as chats deliver files too big to "
+            "send: it opens this job's files only, until it expires.",
+        ),
+    ] = None,
+) -> Principal:
+    """For file downloads: a signed link for this very job, or else as for streams."""
+    job_id = request.path_params.get("job_id", "")
+    if link is not None:
+        user_id = links.verify(get_settings_(request), link, job_id)
+        limit = get_settings_(request).rate_limit_per_minute
+        await enforce(request.app.state.limiter, f"user:{user_id}", limit, "this account")
+        return Principal(user_id=user_id)
+    return await stream_principal(request, credentials, access_token)
+
+
+DownloadUser = Annotated[Principal, Depends(download_principal)]
 
 
 def client_address(request: Request) -> str:

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import AppSettings, AppStorage, CurrentUser, Session, StreamUser, tool_context
+from api.deps import (
+    AppSettings,
+    AppStorage,
+    CurrentUser,
+    DownloadUser,
+    Session,
+    StreamUser,
+    tool_context,
+)
 from api.errors import ERRORS, ErrorResponse
 from api.files import RangeFileResponse
 from api.jobs import streams, views
@@ -116,8 +124,10 @@ async def retry(
     response_class=RangeFileResponse,
     responses={200: {"content": {"video/mp4": {}}, **FILE}, 206: FILE},
 )
-async def video(job_id: JobId, session: Session, user: StreamUser, storage: AppStorage) -> Response:
-    """The rendered MP4."""
+async def video(
+    job_id: JobId, session: Session, user: DownloadUser, storage: AppStorage
+) -> Response:
+    """The rendered MP4 (also through a signed `?link=`)."""
     job = await views.owned(session, user.user_id, job_id)
     path = views.video_file(storage, job)
     return RangeFileResponse(
@@ -214,10 +224,10 @@ async def export_download(
     job_id: JobId,
     format: ExportFormat,
     session: Session,
-    user: StreamUser,
+    user: DownloadUser,
     storage: AppStorage,
 ) -> Response:
-    """One file of a finished export job."""
+    """One file of a finished export job (also through a signed `?link=`)."""
     job = await views.owned(session, user.user_id, job_id)
     path = views.export_file(storage, job, format.value)
     return RangeFileResponse(path, media_type="video/mp4", filename=f"{job.id}-{format.value}.mp4")
