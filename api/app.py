@@ -21,6 +21,7 @@ from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.ratelimit import RedisLimiter, make_limiter
 from api.system import gpu_cache
 from api.system import router as system_router
+from api.telegram.endpoints import router as telegram_router
 from api.usage.endpoints import router as usage_router
 from api.videos.endpoints import router as videos_router
 from api.webhooks.endpoints import router as webhooks_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         webhooks_router,
         billing_router,
         usage_router,
+        telegram_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system_router)

@@ -89,11 +89,10 @@ async def _customer(session: AsyncSession, gateway: Gateway, user: User) -> str:
     """The person's Stripe customer, made on first use. Events find the person by it."""
     if user.stripe_customer_id:
         return user.stripe_customer_id
-    params: dict[str, Any] = {
-        "email": user.email,
-        "name": user.name,
-        "metadata": {"user_id": user.id},
-    }
+    params: dict[str, Any] = {"name": user.name, "metadata": {"user_id": user.id}}
+    if not user.email.endswith(".invalid"):
+        # An account made in a chat has no address yet: Checkout asks for one.
+        params["email"] = user.email
     # Two checkouts racing make one customer: Stripe answers the same request twice. The key
     # names the parameters too, so a changed name is a new request, not a refused one.
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -352,6 +353,55 @@ class StripeEvent(Base):
     __tablename__ = "stripe_events"
     id: Mapped[str] = mapped_column(String(80), primary_key=True)  # evt_…
     type: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramAccount(Base):
+    """A Telegram person and the studio account they act as. Made by their first /start, or
+    pointed at an existing account by a link from the web app. `state` holds what the chat
+    waits for next (an edit instruction, a consent) and the last script message."""
+
+    __tablename__ = "telegram_accounts"
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    # The conversation free text continues; /new starts another.
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # An operator's block: the bot answers nothing but that the account is blocked.
+    blocked_at: Mapped[datetime | None] = mapped_column()
+    # The person blocked the bot: nothing more is sent until they write again.
+    bot_blocked_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramLinkToken(Base):
+    """A one-time deep link (t.me/<bot>?start=<token>) that ties a Telegram person to the web
+    account that asked for it. Only the hash is kept."""
+
+    __tablename__ = "telegram_link_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class TelegramJob(Base):
+    """A job started from a Telegram chat: where its progress message is, and whether its
+    file went out (claimed once, so a restarted or second bot process never sends it twice)."""
+
+    __tablename__ = "telegram_jobs"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from functools import lru_cache
@@ -96,6 +98,46 @@ class Settings(BaseSettings):
     stripe_portal_configuration: str = Field(
         default="", description="Customer portal configuration (bpc_…); empty = the default."
     )
+    # Telegram. Without a bot token there is no bot; with one, `skyie bot` polls, or the API
+    # takes Telegram's webhook when `telegram_webhook_url` is set.
+    telegram_bot_token: str = Field(default="", description="The bot's token from @BotFather.")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL, the token appended (a local Bot API server works too).",
+    )
+    telegram_file_url: str = Field(
+        default="", description="Where files download from; empty = derived from the API URL."
+    )
+    telegram_bot_username: str = Field(
+        default="", max_length=64, description="The bot's @name, for links from the web app."
+    )
+    telegram_webhook_url: str = Field(
+        default="",
+        description="Public HTTPS address Telegram posts updates to (…/telegram/webhook); "
+        "empty = no webhook (run `skyie bot` to poll).",
+    )
+    telegram_webhook_secret: str = Field(
+        default="",
+        max_length=256,
+        description="Secret Telegram sends with each update; empty = derived from the signing key.",
+    )
+    telegram_upload_limit_mb: int = Field(
+        default=50,
+        ge=1,
+        le=2000,
+        description="Largest video the bot uploads (Bot API: 50; a local Bot API server: "
+        "2000); bigger ones are sent as a download link.",
+    )
+    telegram_allowed_users: str = Field(
+        default="",
+        description="Comma-separated Telegram user ids or @usernames who may use the bot; "
+        "empty = anyone.",
+    )
+    telegram_progress_interval_s: float = Field(
+        default=3.0,
+        ge=0.2,
+        description="Least time between two edits of a job's progress message.",
+    )
     anthropic_api_key: str = ""
     llm_model: str = "claude-sonnet-4-6"
 
@@ -155,6 +197,22 @@ class Settings(BaseSettings):
     @property
     def admins(self) -> frozenset[str]:
         return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
+
+    @property
+    def telegram_files(self) -> str:
+        if self.telegram_file_url:
+            return self.telegram_file_url
+        base = self.telegram_api_url.rstrip("/")
+        head, _, tail = base.rpartition("/")
+        return f"{head}/file/{tail}"
+
+    def telegram_secret(self) -> str:
+        """The webhook's secret token: configured, or made from the signing key (Telegram
+        allows letters, digits, _ and -)."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        digest = hmac.new(self.signing_key().encode(), b"telegram-webhook", hashlib.sha256)
+        return digest.hexdigest()
 
     @property
     def is_embedded_broker(self) -> bool:

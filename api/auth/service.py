@@ -41,6 +41,9 @@ def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 320 or not _EMAIL.match(email):
         raise InvalidInput(f"{email!r} is not an email address")
+    if email.endswith(".invalid"):
+        # Reserved (RFC 2606) and never delivered: accounts made in chats are named so.
+        raise InvalidInput(f"{email!r} cannot receive mail; use a real address")
     return email
 
 

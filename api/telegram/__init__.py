@@ -1,0 +1,1 @@
+"""Tying Telegram to a web account: deep links, and the chats tied to it."""
