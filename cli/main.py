@@ -150,6 +150,43 @@ def worker(
     running.stop()
 
 
+@app.command()
+def bot(
+    worker: bool | None = typer.Option(
+        None,
+        "--worker/--no-worker",
+        help="Run job steps in this process. Default: yes with the embedded broker.",
+    ),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """Run the Telegram bot by long polling (for a studio on one machine; production can
+    take Telegram's webhook in `skyie serve` instead: set SKYIE_TELEGRAM_WEBHOOK_URL)."""
+    from bots.telegram.app import run_polling
+    from core import migrate as migrations
+    from jobs.worker import JobWorker
+
+    configure_logging(log_level)
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        err.print("[red]error:[/] set SKYIE_TELEGRAM_BOT_TOKEN to the token @BotFather gave you")
+        raise typer.Exit(2)
+    if settings.telegram_webhook_url:
+        err.print(
+            "[red]error:[/] SKYIE_TELEGRAM_WEBHOOK_URL is set, so `skyie serve` takes the "
+            "updates; unset it to poll"
+        )
+        raise typer.Exit(2)
+    migrations.upgrade(settings.resolved_database_url)
+    with_worker = settings.is_embedded_broker if worker is None else worker
+    running = JobWorker(settings).start() if with_worker else None
+    print("bot polling Telegram; Ctrl-C stops it", flush=True)
+    try:
+        run_polling(settings)
+    finally:
+        if running is not None:
+            running.stop()
+
+
 @app.command("gpu-server")
 def gpu_server(
     host: str = typer.Option("127.0.0.1", "--host"),
