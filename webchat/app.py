@@ -57,4 +57,9 @@ def create_studio_app(
     for path in ("/", "/reset-password"):
         app.add_api_route(path, index, methods=["GET"], include_in_schema=False)
     app.add_middleware(SecurityHeaders)
+    settings = app.state.settings
+    if settings.telegram_bot_token and settings.telegram_webhook_url:
+        from bots.telegram import webhook
+
+        webhook.mount(app, settings)
     return app

@@ -1,8 +1,10 @@
 // Plans & credits, #/billing: the balance and plan, the plans and credit packs on sale (paid on
 // Stripe's own pages), Stripe's portal for an existing subscription, and where credits went.
+// The top bar's account link opens it, so the account's Telegram chats are here too.
 
 import { ApiError } from "../api.js";
 import { clearError, errorBox, showError } from "../studio-parts.js";
+import { telegramCard } from "../telegram-card.js";
 import { el, formatDate, statusBadge } from "../ui.js";
 
 const PAGE = 10;
@@ -192,6 +194,7 @@ export async function render(root, ctx) {
     row: ledgerRow,
     empty: "No credit entries yet.",
   });
+  const telegram = telegramCard(ctx);
   root.append(
     el(
       "section",
@@ -199,6 +202,7 @@ export async function render(root, ctx) {
       el("header", { class: "view-head" }, el("h1", {}, "Plans & credits"), manage),
       problem,
       body,
+      telegram.section,
       usage.section,
       history.section,
     ),
@@ -333,8 +337,9 @@ export async function render(root, ctx) {
   const restored = (event) => event.persisted && overview && draw();
   window.addEventListener("skyie:balance-changed", refresh);
   window.addEventListener("pageshow", restored);
-  await refresh();
+  await Promise.all([refresh(), telegram.load()]);
   return () => {
+    telegram.stop();
     window.removeEventListener("skyie:balance-changed", refresh);
     window.removeEventListener("pageshow", restored);
   };
