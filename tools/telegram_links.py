@@ -50,21 +50,30 @@ def is_link_token(payload: str) -> bool:
     return payload.startswith(PREFIX)
 
 
-async def redeem_link(session: AsyncSession, token: str) -> str:
-    """The web account a link was issued to, once; a used, expired or unknown one is refused."""
-    now = utcnow()
-    row = await session.get(TelegramLinkToken, token_hash(token), with_for_update=True)
+async def peek_link(session: AsyncSession, token: str) -> str:
+    """The web account a link would tie to, without using it (the person confirms first)."""
+    row = await session.get(TelegramLinkToken, token_hash(token))
+    return _usable(row).user_id
+
+
+def _usable(row: TelegramLinkToken | None) -> TelegramLinkToken:
     if row is None:
         raise InvalidInput("this link is not valid; make a new one in the web app")
     if row.used_at is not None:
         raise InvalidInput("this link was used already; make a new one in the web app")
-    if row.expires_at < now:
+    if row.expires_at < utcnow():
         raise InvalidInput("this link has expired; make a new one in the web app")
+    return row
+
+
+async def redeem_link(session: AsyncSession, token: str) -> str:
+    """The web account a link was issued to, once; a used, expired or unknown one is refused."""
+    row = _usable(await session.get(TelegramLinkToken, token_hash(token), with_for_update=True))
     # Conditional, so of two /starts racing with one link only one ties the account.
     claimed = await session.execute(
         update(TelegramLinkToken)
         .where(TelegramLinkToken.token_hash == row.token_hash, TelegramLinkToken.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=utcnow())
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         raise InvalidInput("this link was used already; make a new one in the web app")

@@ -38,9 +38,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 # Updates run side by side (one person's slow turn never holds up another's); each person's
 # own messages still go one at a time (BotDeps.lock).
 CONCURRENT_UPDATES = 32
-# Flood control: AIORateLimiter keeps to Telegram's overall and per-chat rates and waits out a
-# RetryAfter this many times before the error reaches our code.
-RATE_LIMIT_RETRIES = 2
+# Flood control: AIORateLimiter keeps to Telegram's overall and per-chat rates; a RetryAfter
+# reaches send.call at once (the limiter would pause every chat for it), which waits it out
+# for a reply and skips it for a progress edit.
+RATE_LIMIT_RETRIES = 0
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -97,6 +98,7 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(commands.on_buy_choice, pattern=r"^buy:"))
     app.add_handler(CallbackQueryHandler(commands.on_job_button, pattern=r"^(cancel|send|exp):"))
     app.add_handler(CallbackQueryHandler(media.on_voice_button, pattern=r"^voice:"))
+    app.add_handler(CallbackQueryHandler(commands.on_link_choice, pattern=r"^link:"))
     app.add_handler(CallbackQueryHandler(_stale_button))
     app.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(on_error)

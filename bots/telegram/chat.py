@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
+from telegram.error import BadRequest
 
 from agent.loop import (
     AgentDeps,
@@ -201,13 +202,14 @@ async def apply_preferences(
         if changed == options:
             return None
         script = parse_script(conversation.state["script"])
-        conversation.state = {**conversation.state, "options": changed.model_dump(mode="json")}
         ctx = tool_context(s, deps, account, conversation_id)
         ctx.turn = conversation.turns
         try:
-            quote = await make_quote(ctx, script, changed)
+            async with s.begin_nested():  # a refused quote leaves the draft as it was
+                quote = await make_quote(ctx, script, changed)
         except SkyieError:
             return None  # the chosen asset was deleted since: keep the agent's draft as it is
+        conversation.state = {**conversation.state, "options": changed.model_dump(mode="json")}
     return card_events(script.to_text(), script.planned_seconds, quote)
 
 
@@ -227,24 +229,29 @@ async def own_script(
     except SkyieError as exc:
         await send.say(bot, account.chat_id, f"That script has a problem: {exc.message}")
         return
+    refused: str | None = None
     async with get_database().session() as s:
         conversation = await s.get(Conversation, conversation_id)
         assert conversation is not None
         options = ProductionOptions.model_validate(conversation.state.get("options", {}))
-        state = {k: v for k, v in conversation.state.items() if k != "quote_id"}
-        conversation.state = {
-            **state,
-            "script": script.to_text(),
-            "options": options.model_dump(mode="json"),
-        }
-        conversation.updated_at = utcnow()
         ctx = tool_context(s, deps, account, conversation_id)
         ctx.turn = conversation.turns
         try:
-            quote = await make_quote(ctx, script, options)
+            async with s.begin_nested():  # a refused script never becomes the draft
+                quote = await make_quote(ctx, script, options)
         except SkyieError as exc:
-            await send.say(bot, account.chat_id, exc.message)
-            return
+            refused = exc.message
+        else:
+            state = {k: v for k, v in conversation.state.items() if k != "quote_id"}
+            conversation.state = {
+                **state,
+                "script": script.to_text(),
+                "options": options.model_dump(mode="json"),
+            }
+            conversation.updated_at = utcnow()
+    if refused is not None:
+        await send.say(bot, account.chat_id, refused)
+        return
     script_event, quote_event = card_events(script.to_text(), script.planned_seconds, quote)
     blocks = [
         ("Your script is the draft now.", False),
@@ -285,18 +292,20 @@ async def on_card(update: Update, context: Context) -> None:
             "Okay, nothing was charged. Tell me what to change, or /new for another video.",
         )
         return
-    async with turn(deps, account), get_database().session() as s:
-        ctx = tool_context(s, deps, account, account.conversation_id)
-        outcome = await call_tool(ctx, "produce_video", {"quote_id": quote_id})
-    if outcome.is_error:
-        short = outcome.code == "insufficient_credits"
-        await query.answer("Not enough credits" if short else "Could not start", show_alert=False)
-        await send.say(
-            bot, account.chat_id, outcome.error or "it failed", buy_button() if short else None
-        )
-        return
-    await query.answer("Started")
+    # Answered first: Telegram refuses an answer that comes after a long wait (another turn
+    # of this person's), and the job must be followed whatever the answer does.
+    with contextlib.suppress(BadRequest):
+        await query.answer("Starting…")
+    async with turn(deps, account):
+        async with get_database().session() as s:
+            ctx = tool_context(s, deps, account, account.conversation_id)
+            outcome = await call_tool(ctx, "produce_video", {"quote_id": quote_id})
+        if outcome.is_error or outcome.output is None:
+            short = outcome.code == "insufficient_credits"
+            await send.say(
+                bot, account.chat_id, outcome.error or "it failed", buy_button() if short else None
+            )
+            return
+        await jobs.follow(bot, deps, str(outcome.output.model_dump()["job_id"]), account.chat_id)
     if message_id is not None:
         await send.drop_buttons(bot, account.chat_id, message_id)
-    data = outcome.output.model_dump() if outcome.output is not None else {}
-    await jobs.follow(bot, deps, str(data["job_id"]), account.chat_id)

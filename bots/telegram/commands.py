@@ -17,7 +17,7 @@ from core.db import get_database
 from core.errors import SkyieError
 from core.models import Job, JobStatus, TelegramAccount, User
 from tools.registry import call_tool
-from tools.telegram_links import is_link_token
+from tools.telegram_links import is_link_token, peek_link
 
 RECENT_JOBS = 5
 ICONS = {"queued": "⏳", "running": "⚙️", "succeeded": "✅", "failed": "❌", "cancelled": "✖"}
@@ -28,7 +28,8 @@ def _dollars(cents: int) -> str:
 
 
 async def on_start(update: Update, context: Context) -> None:
-    """/start: open an account, or tie this chat to a web account (a deep link's payload)."""
+    """/start: open an account; with a deep link's payload, offer to tie this chat to that
+    web account (tied only once the person confirms: a link can come from anyone)."""
     person = person_of(update)
     if person is None:
         return
@@ -39,37 +40,83 @@ async def on_start(update: Update, context: Context) -> None:
         )
         return
     payload = context.args[0] if context.args else ""
+    if is_link_token(payload):
+        await _offer_link(context, person.chat_id, payload)
+        return
+    async with get_database().session() as s:
+        account = await accounts.find(s, person)
+        blocked = account is not None and account.blocked_at is not None
+        if account is None:
+            account = await accounts.open_account(s, deps.settings, person)
+            balance = await ledger.balance(s, account.user_id)
+            hello = f"Welcome to Skyie Studio! Your account is ready with {texts.credits(balance)}."
+        else:
+            hello = "Welcome back!"
+    await _welcome(context, person.chat_id, hello, blocked)
+
+
+async def _welcome(context: Context, chat_id: int, hello: str, blocked: bool) -> None:
+    if blocked:
+        await send.say(context.bot, chat_id, "This account is blocked. Ask the studio's owner why.")
+        return
+    await send.say(context.bot, chat_id, hello)
+    await send.call(
+        chat_id, lambda: context.bot.send_message(chat_id, texts.HELP, parse_mode="HTML")
+    )
+
+
+async def _offer_link(context: Context, chat_id: int, token: str) -> None:
+    try:
+        async with get_database().session(read_only=True) as s:
+            user = await s.get(User, await peek_link(s, token))
+    except SkyieError as exc:
+        await send.say(context.bot, chat_id, exc.message)
+        return
+    assert user is not None
+    assert context.user_data is not None
+    context.user_data["pending_link"] = token
+    keys = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("✅ Tie this chat", callback_data="link:yes")],
+            [InlineKeyboardButton("✖ No", callback_data="link:no")],
+        ]
+    )
+    await send.say(
+        context.bot,
+        chat_id,
+        f"Tie this chat to the studio account {user.email}? You will act as that account "
+        "here, and the videos and bought credits of this chat's own account move to it. Only "
+        "say yes if you made this link yourself.",
+        keys,
+    )
+
+
+async def on_link_choice(update: Update, context: Context) -> None:
+    """link:yes ties the chat to the account of the pending deep link; link:no drops it."""
+    query, person = update.callback_query, person_of(update)
+    if query is None or person is None or context.user_data is None:
+        return
+    await query.answer()
+    token = context.user_data.pop("pending_link", None)
+    if query.message is not None:
+        await send.drop_buttons(context.bot, person.chat_id, query.message.message_id)
+    if query.data != "link:yes" or not isinstance(token, str):
+        await send.say(context.bot, person.chat_id, "Okay, nothing was tied.")
+        return
+    deps = deps_of(context)
     try:
         async with get_database().session() as s:
-            if is_link_token(payload):
-                linked = await accounts.link(s, deps.settings, person, payload)
-                hello = f"This chat is now tied to your studio account {linked.email}."
-                if linked.videos_moved or linked.credits_moved:
-                    hello += (
-                        f" {linked.videos_moved} video(s) and {linked.credits_moved} bought "
-                        "credit(s) moved over from the account this chat had."
-                    )
-                blocked = linked.account.blocked_at is not None
-            else:
-                account = await accounts.find(s, person)
-                blocked = account is not None and account.blocked_at is not None
-                if account is None:
-                    account = await accounts.open_account(s, deps.settings, person)
-                    balance = await ledger.balance(s, account.user_id)
-                    hello = (
-                        "Welcome to Skyie Studio! Your account is ready with "
-                        f"{texts.credits(balance)}."
-                    )
-                else:
-                    hello = "Welcome back!"
+            linked = await accounts.link(s, deps.settings, person, token)
     except SkyieError as exc:
-        await send.say(bot, person.chat_id, exc.message)
+        await send.say(context.bot, person.chat_id, exc.message)
         return
-    if blocked:
-        await send.say(bot, person.chat_id, "This account is blocked. Ask the studio's owner why.")
-        return
-    await send.send_html(bot, person.chat_id, [(hello, False)])
-    await bot.send_message(person.chat_id, texts.HELP, parse_mode="HTML")
+    hello = f"This chat is now tied to your studio account {linked.email}."
+    if linked.videos_moved or linked.credits_moved:
+        hello += (
+            f" {linked.videos_moved} video(s) and {linked.credits_moved} bought credit(s) "
+            "moved over from the account this chat had."
+        )
+    await _welcome(context, person.chat_id, hello, linked.account.blocked_at is not None)
 
 
 async def on_help(update: Update, context: Context) -> None:
@@ -276,6 +323,7 @@ async def on_job_button(update: Update, context: Context) -> None:
             if (
                 job is None
                 or job.user_id != account.user_id
+                or job.deleted_at is not None
                 or job.status != JobStatus.succeeded.value
             ):
                 await send.say(context.bot, account.chat_id, "That video is not available.")

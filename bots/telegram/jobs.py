@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import NetworkError
+from telegram.error import NetworkError, RetryAfter
 
 from bots.telegram import send, texts
 from bots.telegram.context import BotDeps
@@ -193,7 +193,12 @@ async def _relay(job_id: str, message: _ProgressMessage) -> ProgressEvent | None
                 last = upcoming.result()
             except StopAsyncIteration:
                 return last
-            await message.offer(last)
+            try:
+                await message.offer(last)
+            except (NetworkError, RetryAfter) as exc:
+                # Progress is a courtesy: Telegram being away for a while must not cost the
+                # delivery. The held-back text is tried again with the next event.
+                log.warning("telegram.progress_failed", job_id=job_id, error=str(exc))
             if finished(last):
                 return last
             upcoming = asyncio.ensure_future(anext(events))

@@ -60,10 +60,15 @@ async def mark_blocked(chat_id: int, *, blocked: bool = True) -> None:
 
 
 async def call(
-    chat_id: int, action: Callable[[], Awaitable[T]], *, can_skip: bool = False
+    chat_id: int,
+    action: Callable[[], Awaitable[T]],
+    *,
+    can_skip: bool = False,
+    idempotent: bool = False,
 ) -> T | None:
     """Run one Bot API call for `chat_id`. None when it was skipped (`can_skip` and Telegram
-    asked to slow down); ChatGone when the person blocked the bot."""
+    asked to slow down); ChatGone when the person blocked the bot. A timed-out call is tried
+    again only when `idempotent` (an edit): a send may have arrived, and must not twice."""
     for attempt in range(RETRIES + 1):
         try:
             return await action()
@@ -81,7 +86,11 @@ async def call(
             await asyncio.sleep(wait)
         except BadRequest:
             raise  # a wrong call: trying again would fail the same way
-        except (TimedOut, NetworkError) as exc:
+        except TimedOut:
+            if not idempotent or attempt == RETRIES:
+                raise
+            await asyncio.sleep(BACKOFF_S * 2**attempt)
+        except NetworkError as exc:
             if attempt == RETRIES or too_large(exc):
                 raise
             log.info("telegram.network_retry", chat_id=chat_id, attempt=attempt, error=str(exc))
@@ -137,7 +146,7 @@ async def edit_html(
         )
 
     try:
-        done = await call(chat_id, edit, can_skip=can_skip)
+        done = await call(chat_id, edit, can_skip=can_skip, idempotent=True)
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
             return True
@@ -155,4 +164,4 @@ async def drop_buttons(bot: Bot, chat_id: int, message_id: int) -> None:
 
     # Already without buttons, or deleted by the person: nothing to take away.
     with contextlib.suppress(BadRequest):
-        await call(chat_id, edit, can_skip=True)
+        await call(chat_id, edit, can_skip=True, idempotent=True)

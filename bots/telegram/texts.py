@@ -61,22 +61,33 @@ def split(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def split_html(blocks: list[tuple[str, bool]], limit: int = MESSAGE_LIMIT) -> list[str]:
     """Messages of HTML from (plain text, preformatted) blocks. A block too long for one
-    message is split as plain text first, so no tag is ever cut in half."""
+    message is split as plain text first, so no tag is ever cut in half; the pieces are
+    measured escaped (& grows to &amp;), so none overflows."""
     messages: list[str] = []
     current = ""
     for text, pre in blocks:
-        # Escaping can grow a piece (& → &amp;): leave room for it and for the tags.
-        for piece in split(text, (limit - 20) // 2 if pre else limit // 2):
-            part = f"<pre>{esc(piece)}</pre>" if pre else esc(piece)
+        for part in _escaped_pieces(text, pre, limit):
             joined = f"{current}\n\n{part}" if current else part
             if len(joined) <= limit:
                 current = joined
-            else:
+                continue
+            if current:
                 messages.append(current)
-                current = part
+            current = part
     if current:
         messages.append(current)
     return messages
+
+
+def _escaped_pieces(text: str, pre: bool, limit: int) -> list[str]:
+    room = limit - len("<pre></pre>") if pre else limit
+    size = room
+    while True:
+        parts = [esc(piece) for piece in split(text, size)]
+        if all(len(part) <= room for part in parts) or size <= 64:
+            break
+        size //= 2
+    return [f"<pre>{part}</pre>" if pre else part for part in parts]
 
 
 def credits(n: int) -> str:

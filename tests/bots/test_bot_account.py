@@ -106,3 +106,27 @@ async def test_a_photo_becomes_the_presenter_of_the_draft(bot: Running) -> None:
     fake.send_document(ana, b"%PDF-1.4 not an image", "cv.pdf", "application/pdf")
     await fake.wait_for(lambda: said(fake, ana, "work with text, photos"))
     assert re.search("Generate", str(fake.buttons(repriced)))
+
+
+async def test_a_deep_link_ties_the_chat_only_once_confirmed(bot: Running) -> None:
+    from tests.jobs.helpers import make_user
+    from tools.telegram_links import issue_link
+
+    fake = bot.fake
+    web_user = await make_user(bot.settings, 300)
+    async with get_database().session() as s:
+        token = (await issue_link(s, bot.settings, web_user)).token
+    ana = fake.user("Ana")
+    await start(fake, ana)  # the chat's own account first
+    fake.send_text(ana, f"/start {token}")
+    offer = await fake.wait_for(lambda: said(fake, ana, "Tie this chat to the studio account"))
+    async with get_database().session(read_only=True) as s:
+        account = await s.get(TelegramAccount, ana.id)
+        assert account is not None and account.user_id != web_user  # nothing tied yet
+    fake.press(ana, offer, "link:yes")
+    await fake.wait_for(lambda: said(fake, ana, "now tied to your studio account"))
+    async with get_database().session(read_only=True) as s:
+        account = await s.get(TelegramAccount, ana.id)
+        assert account is not None and account.user_id == web_user
+    fake.send_text(ana, f"/start {token}")
+    await fake.wait_for(lambda: said(fake, ana, "used already"))
