@@ -138,16 +138,7 @@ async def on_voice(update: Update, context: Context) -> None:
             # A music or recorded audio file is rarely a brief: ask about the voice first.
             await send.say(bot, account.chat_id, CONSENT, _consent_buttons())
             return
-        from jobs.transcribe import transcribe
-
-        path = await _download(bot, deps, audio.file_id, name)
-        try:
-            heard = await transcribe(deps.settings, path, language=_language(account))
-        except SkyieError as exc:
-            log.info("telegram.transcribe_failed", error=exc.message)
-            heard = ""
-        finally:
-            shutil.rmtree(path.parent, ignore_errors=True)
+        heard = await _transcribe(deps, bot, audio.file_id, name, account)
         clone = InlineKeyboardMarkup(
             [
                 [
@@ -168,6 +159,25 @@ async def on_voice(update: Update, context: Context) -> None:
             return
         await send.say(bot, account.chat_id, f"🎙 I heard: “{heard}”", clone)
         await respond(bot, deps, account, heard)
+
+
+async def _transcribe(
+    deps: BotDeps, bot: Bot, file_id: str, name: str, account: TelegramAccount
+) -> str:
+    """The words of a voice note; empty when there are none or no speech-to-text engine
+    serves this studio (the person is asked to type instead)."""
+    try:
+        from jobs.transcribe import transcribe
+    except ImportError:  # speech-to-text lands with jobs/transcribe.py (issue 9, in progress)
+        return ""
+    path = await _download(bot, deps, file_id, name)
+    try:
+        return await transcribe(deps.settings, path, language=_language(account))
+    except SkyieError as exc:
+        log.info("telegram.transcribe_failed", error=exc.message)
+        return ""
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _language(account: TelegramAccount) -> str | None:

@@ -44,6 +44,7 @@ async def _objects_of(api: Api, a: Caller) -> dict[str, str]:
     webhook = await c.post("/v1/webhooks", json={"url": "https://example.com/hook"}, headers=h)
     assert webhook.status_code == 201, webhook.text
     spare = (await c.post("/v1/videos/talking-head", json=form, headers=h)).json()["quote"]
+    telegram_id = await _telegram_chat_of(a)
     return {
         "conversation_id": conversation_id,
         "job_id": job.json()["job"]["job_id"],
@@ -51,7 +52,19 @@ async def _objects_of(api: Api, a: Caller) -> dict[str, str]:
         "key_id": key.json()["id"],
         "webhook_id": webhook.json()["id"],
         "quote_id": spare["quote_id"],
+        "telegram_id": str(telegram_id),
     }
+
+
+async def _telegram_chat_of(a: Caller) -> int:
+    """A Telegram chat tied to user A (as the bot's /start with A's deep link leaves it)."""
+    from core.db import get_database
+    from core.models import TelegramAccount
+
+    telegram_id = 7_000_000 + int(a.id.encode().hex()[-6:], 16) % 1_000_000
+    async with get_database().session() as s:
+        s.add(TelegramAccount(telegram_id=telegram_id, user_id=a.id, chat_id=telegram_id))
+    return telegram_id
 
 
 def _routes(openapi: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
