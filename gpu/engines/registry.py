@@ -36,7 +36,7 @@ EngineSet = Callable[[EngineConfig | None], dict[InferKind, Slot]]
 
 def lite_engines(_config: EngineConfig | None = None) -> dict[InferKind, Slot]:
     """The CPU engines: small, deterministic, and real (they synthesise actual media)."""
-    from gpu.engines.lite import avatar, espeak, image, motion, music, tts
+    from gpu.engines.lite import asr, avatar, espeak, image, motion, music, tts
 
     avatar_note = "lite avatar engine: audio-driven talking portrait (2D mouth warp, blinks, sway)"
     return {
@@ -66,9 +66,10 @@ def lite_engines(_config: EngineConfig | None = None) -> dict[InferKind, Slot]:
         ),
         InferKind.music: Slot(music.run, "lite: procedural music (chords, bass, drums, pads)"),
         InferKind.caption: Slot(
-            None,
-            "lite engines have no speech-to-text; word timings come with the TTS result "
-            "(Whisper runs on a GPU host)",
+            asr.run,
+            "lite: PocketSphinx speech-to-text (English)",
+            "pocketsphinx-en-us",
+            asr.is_loaded,
         ),
     }
 

@@ -17,7 +17,7 @@ from gpu.client import GpuClient, GpuRequestError, GpuTaskFailed, GpuUnavailable
 from gpu.engines.base import EngineOutput, ProgressFn
 from gpu.engines.registry import Slot
 from gpu.schemas import (
-    CaptionRequest,
+    AnimateRequest,
     I2VRequest,
     ImageRequest,
     InferKind,
@@ -36,8 +36,8 @@ async def test_health_lists_every_kind_with_reasons(client: GpuClient) -> None:
     assert health.ok and health.gpu is None
     assert set(health.engines) == {k.value for k in InferKind}
     assert all(e.reason for e in health.engines.values())
-    assert not health.engines["caption"].available
-    assert "speech-to-text" in (health.engines["caption"].reason or "")
+    assert health.engines["caption"].available
+    assert "PocketSphinx" in (health.engines["caption"].reason or "")
     assert health.engines["s2v"].available and "avatar" in (health.engines["s2v"].reason or "")
     assert health.engines["tts"].variants == ["espeak"]
 
@@ -101,12 +101,13 @@ async def test_invalid_body_is_422(client: GpuClient, raw: httpx.AsyncClient) ->
 async def test_unavailable_engine_is_503_with_reason(
     client: GpuClient, raw: httpx.AsyncClient
 ) -> None:
-    response = await raw.post("/infer/caption", json={"audio_file_id": "f_x"})
+    body = {"image_file_id": "f_x", "video_file_id": "f_y"}
+    response = await raw.post("/infer/animate", json=body)
     assert response.status_code == 503
-    assert response.headers[ENGINE_UNAVAILABLE_HEADER] == "caption"
-    assert "speech-to-text" in response.json()["detail"]
-    with pytest.raises(GpuUnavailable, match="caption is unavailable"):
-        await client.submit(InferKind.caption, CaptionRequest(audio_file_id="f_x"))
+    assert response.headers[ENGINE_UNAVAILABLE_HEADER] == "animate"
+    assert "Wan 2.2 Animate" in response.json()["detail"]
+    with pytest.raises(GpuUnavailable, match="animate is unavailable"):
+        await client.submit(InferKind.animate, AnimateRequest(**body))
 
 
 async def test_missing_input_file_is_named(
