@@ -17,6 +17,7 @@ from core.logging import get_logger
 from core.models import AssetKind, Conversation, TelegramAccount
 from core.production import ProductionOptions
 from core.script import parse_script
+from jobs.transcribe import transcribe
 from tools.assets import add_asset
 from tools.production import make_quote
 
@@ -166,10 +167,6 @@ async def _transcribe(
 ) -> str:
     """The words of a voice note; empty when there are none or no speech-to-text engine
     serves this studio (the person is asked to type instead)."""
-    try:
-        from jobs.transcribe import transcribe
-    except ImportError:  # speech-to-text lands with jobs/transcribe.py (issue 9, in progress)
-        return ""
     path = await _download(bot, deps, file_id, name)
     try:
         return await transcribe(deps.settings, path, language=_language(account))

@@ -14,6 +14,7 @@ from tests.api.conftest import Api
 from tests.billing.fake_stripe import FakeStripe, signed
 from tests.bots.conftest import Running
 from tests.bots.test_bot import brief, callbacks, gen, said, start
+from tests.bots.test_bot import card as newest_card
 
 SECRET = "whsec_bot_test"
 FACE = Path(__file__).resolve().parents[2] / "core" / "assets" / "default_avatar.png"
@@ -130,3 +131,17 @@ async def test_a_deep_link_ties_the_chat_only_once_confirmed(bot: Running) -> No
         assert account is not None and account.user_id == web_user
     fake.send_text(ana, f"/start {token}")
     await fake.wait_for(lambda: said(fake, ana, "used already"))
+
+
+async def test_a_voice_note_is_transcribed_into_a_brief(bot: Running, tmp_path: Path) -> None:
+    from tests.gpu.engines.test_lite_asr import _voice_note
+
+    fake = bot.fake
+    ana = fake.user("Ana")
+    await start(fake, ana)
+    note = _voice_note(tmp_path, "make a short video about saving energy at home")
+    fake.send_voice(ana, note.read_bytes(), duration=3)
+    heard = await fake.wait_for(lambda: said(fake, ana, "I heard"), timeout=60)
+    assert "energy" in (heard.text or "").lower()
+    assert "voice:clone" in callbacks(fake, heard)
+    await fake.wait_for(lambda: newest_card(fake, ana, heard.message_id), timeout=60)
