@@ -24,7 +24,7 @@ from agent.providers.base import Provider
 from agent.providers.select import make_provider
 from agent.writer import PlannerWriter
 from bots.telegram import chat, commands, jobs, media, send, texts
-from bots.telegram.context import BotDeps, Context
+from bots.telegram.context import BotDeps, Context, OnePersonAtATime
 from core.logging import get_logger
 from core.settings import Settings
 from core.storage import Storage, get_storage
@@ -36,7 +36,7 @@ log = get_logger("bots.telegram")
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 # Updates run side by side (one person's slow turn never holds up another's); each person's
-# own messages still go one at a time (BotDeps.lock).
+# own go one at a time, in order (OnePersonAtATime).
 CONCURRENT_UPDATES = 32
 # Flood control: AIORateLimiter keeps to Telegram's overall and per-chat rates; a RetryAfter
 # reaches send.call at once (the limiter would pause every chat for it), which waits it out
@@ -60,7 +60,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_files)
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(OnePersonAtATime(CONCURRENT_UPDATES))
         .post_init(started)
         .post_stop(stopping)
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -25,7 +25,7 @@ from agent.loop import (
     start_conversation,
 )
 from bots.telegram import jobs, send, texts
-from bots.telegram.context import CHANNEL, BotDeps, Context, authorize, deps_of, tool_context, turn
+from bots.telegram.context import CHANNEL, BotDeps, Context, authorize, deps_of, tool_context
 from core.db import get_database
 from core.errors import SkyieError
 from core.models import Conversation, TelegramAccount, utcnow
@@ -110,8 +110,7 @@ async def on_text(update: Update, context: Context) -> None:
     if account is None or message is None or not message.text:
         return
     deps = deps_of(context)
-    async with turn(deps, account):
-        await respond(context.bot, deps, account, message.text)
+    await respond(context.bot, deps, account, message.text)
 
 
 async def respond(bot: Bot, deps: BotDeps, account: TelegramAccount, text: str) -> None:
@@ -145,7 +144,7 @@ async def show_turn(
         if preferred is not None:
             script = preferred[0]
             quote = preferred[1]
-        blocks += [(f"Script · about {script.planned_seconds:.0f} s", False), (script.script, True)]
+        blocks += script_blocks(script)
     blocks += [(f"⚠️ {e.message}", False) for e in events if isinstance(e, ErrorEvent)]
     await show_card(bot, account, blocks, quote)
     for event in events:
@@ -184,33 +183,53 @@ async def apply_preferences(
     deps: BotDeps, account: TelegramAccount, conversation_id: str
 ) -> tuple[ScriptEvent, QuoteEvent] | None:
     """The presenter photo and voice this person chose in the chat, put on a fresh draft
-    that still has the defaults, and priced again (the quote must match what is made)."""
+    that still has the defaults."""
     avatar, voice = account.state.get("avatar"), account.state.get("voice")
     if not avatar and not voice:
         return None
-    async with get_database().session() as s:
-        conversation = await s.get(Conversation, conversation_id)
-        if conversation is None or "script" not in conversation.state:
-            return None
-        options = ProductionOptions.model_validate(conversation.state.get("options", {}))
-        changed = options.model_copy(
+
+    def preferred(options: ProductionOptions) -> ProductionOptions:
+        return options.model_copy(
             update={
                 "avatar_asset_id": options.avatar_asset_id or avatar,
                 "voice": voice if voice and options.voice == "default" else options.voice,
             }
         )
+
+    return await requote(deps, account, conversation_id, preferred)
+
+
+async def requote(
+    deps: BotDeps,
+    account: TelegramAccount,
+    conversation_id: str,
+    choose: Callable[[ProductionOptions], ProductionOptions],
+) -> tuple[ScriptEvent, QuoteEvent] | None:
+    """The draft with the options `choose` makes of its own, priced again (a quote must
+    match what is made). None when there is no draft, nothing changes, or the new options
+    are refused (a chosen asset deleted since): the draft then stays as it was."""
+    async with get_database().session() as s:
+        conversation = await s.get(Conversation, conversation_id)
+        if conversation is None or "script" not in conversation.state:
+            return None
+        options = ProductionOptions.model_validate(conversation.state.get("options", {}))
+        changed = choose(options)
         if changed == options:
             return None
         script = parse_script(conversation.state["script"])
         ctx = tool_context(s, deps, account, conversation_id)
         ctx.turn = conversation.turns
         try:
-            async with s.begin_nested():  # a refused quote leaves the draft as it was
+            async with s.begin_nested():
                 quote = await make_quote(ctx, script, changed)
         except SkyieError:
-            return None  # the chosen asset was deleted since: keep the agent's draft as it is
+            return None
         conversation.state = {**conversation.state, "options": changed.model_dump(mode="json")}
     return card_events(script.to_text(), script.planned_seconds, quote)
+
+
+def script_blocks(script: ScriptEvent) -> list[tuple[str, bool]]:
+    return [(f"Script · about {script.planned_seconds:.0f} s", False), (script.script, True)]
 
 
 def card_events(text: str, seconds: float, quote: QuoteOutput) -> tuple[ScriptEvent, QuoteEvent]:
@@ -253,11 +272,7 @@ async def own_script(
         await send.say(bot, account.chat_id, refused)
         return
     script_event, quote_event = card_events(script.to_text(), script.planned_seconds, quote)
-    blocks = [
-        ("Your script is the draft now.", False),
-        (f"Script · about {script_event.planned_seconds:.0f} s", False),
-        (script_event.script, True),
-    ]
+    blocks = [("Your script is the draft now.", False), *script_blocks(script_event)]
     await show_card(bot, account, blocks, quote_event)
 
 
@@ -292,20 +307,20 @@ async def on_card(update: Update, context: Context) -> None:
             "Okay, nothing was charged. Tell me what to change, or /new for another video.",
         )
         return
-    # Answered first: Telegram refuses an answer that comes after a long wait (another turn
-    # of this person's), and the job must be followed whatever the answer does.
+    # Answered first: Telegram refuses an answer that comes long after the tap (this one may
+    # have waited behind the person's previous turn), and a refusal must not stop the job
+    # from being followed.
     with contextlib.suppress(BadRequest):
         await query.answer("Starting…")
-    async with turn(deps, account):
-        async with get_database().session() as s:
-            ctx = tool_context(s, deps, account, account.conversation_id)
-            outcome = await call_tool(ctx, "produce_video", {"quote_id": quote_id})
-        if outcome.is_error or outcome.output is None:
-            short = outcome.code == "insufficient_credits"
-            await send.say(
-                bot, account.chat_id, outcome.error or "it failed", buy_button() if short else None
-            )
-            return
-        await jobs.follow(bot, deps, str(outcome.output.model_dump()["job_id"]), account.chat_id)
+    async with get_database().session() as s:
+        ctx = tool_context(s, deps, account, account.conversation_id)
+        outcome = await call_tool(ctx, "produce_video", {"quote_id": quote_id})
+    if outcome.is_error or outcome.output is None:
+        short = outcome.code == "insufficient_credits"
+        await send.say(
+            bot, account.chat_id, outcome.error or "it failed", buy_button() if short else None
+        )
+        return
+    await jobs.follow(bot, deps, str(outcome.output.model_dump()["job_id"]), account.chat_id)
     if message_id is not None:
         await send.drop_buttons(bot, account.chat_id, message_id)

@@ -11,7 +11,7 @@ from billing.payments import checkout, portal
 from billing.plans import PACKS, PAID_PLANS, plan_spec
 from bots.telegram import accounts, jobs, send, texts
 from bots.telegram.chat import buy_button, remember
-from bots.telegram.context import Context, authorize, deps_of, person_of, tool_context, turn
+from bots.telegram.context import Context, authorize, deps_of, person_of, tool_context
 from bots.telegram.send import ChatGone
 from core.db import get_database
 from core.errors import SkyieError
@@ -134,11 +134,10 @@ async def on_new(update: Update, context: Context) -> None:
     account = await authorize(update, context)
     if account is None:
         return
-    async with turn(deps_of(context), account):
-        previous = account.state.get("card")
-        if isinstance(previous, int):
-            await send.drop_buttons(context.bot, account.chat_id, previous)
-        await remember(account, conversation_id=None, state={"card": None})
+    previous = account.state.get("card")
+    if isinstance(previous, int):
+        await send.drop_buttons(context.bot, account.chat_id, previous)
+    await remember(account, conversation_id=None, state={"card": None})
     await send.say(context.bot, account.chat_id, "Fresh start. What video shall we make?")
 
 

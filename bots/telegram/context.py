@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseUpdateProcessor, ContextTypes
 
 from agent.providers.base import Provider
 from bots.telegram import accounts
@@ -31,13 +32,35 @@ class BotDeps:
     storage: Storage
     provider: Provider
     writer: ScriptWriter
-    # One turn at a time per person: updates run concurrently, a person's messages in order.
-    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     # Jobs whose progress this process follows, by job id.
     watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
-    def lock(self, telegram_id: int) -> asyncio.Lock:
-        return self.locks.setdefault(telegram_id, asyncio.Lock())
+
+class OnePersonAtATime(BaseUpdateProcessor):
+    """Updates run side by side, except that one person's run one at a time, in the order
+    they came: a photo then a brief, or a brief then "make it shorter", never swap. A lock
+    lives only while someone holds or waits for it (the dictionary's values are weak)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks.get(user.id)
+        if lock is None:
+            lock = self._locks[user.id] = asyncio.Lock()
+        async with lock:
+            await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up: locks are made as people write."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free: the locks go with their last waiter."""
 
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -86,12 +109,6 @@ async def authorize(update: Update, context: Context) -> TelegramAccount | None:
 async def _tell(context: Context, person: Person, text: str) -> None:
     with contextlib.suppress(ChatGone):  # they blocked the bot: nobody is left to tell
         await say(context.bot, person.chat_id, text)
-
-
-@asynccontextmanager
-async def turn(deps: BotDeps, account: TelegramAccount) -> AsyncIterator[None]:
-    async with deps.lock(account.telegram_id):
-        yield
 
 
 def tool_context(

@@ -168,9 +168,9 @@ async def _watch(bot: Bot, deps: BotDeps, job_id: str) -> None:
         if last is not None and last.status == JobStatus.succeeded.value:
             await deliver(bot, deps, job_id)
     except ChatGone:
-        pass  # they blocked the bot; the video stays in their library
+        return  # they blocked the bot; the video stays in their library
     except NotFound:
-        pass  # the job went with its owner's account
+        return  # the job went with its owner's account
     except asyncio.CancelledError:
         raise
     except Exception:

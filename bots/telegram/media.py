@@ -9,17 +9,14 @@ from pathlib import Path
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bots.telegram import send
-from bots.telegram.chat import card_events, remember, respond, show_card
-from bots.telegram.context import BotDeps, Context, authorize, deps_of, tool_context, turn
+from bots.telegram.chat import remember, requote, respond, script_blocks, show_card
+from bots.telegram.context import BotDeps, Context, authorize, deps_of, tool_context
 from core.db import get_database
 from core.errors import SkyieError
 from core.logging import get_logger
-from core.models import AssetKind, Conversation, TelegramAccount
-from core.production import ProductionOptions
-from core.script import parse_script
+from core.models import AssetKind, TelegramAccount
 from jobs.transcribe import transcribe
 from tools.assets import add_asset
-from tools.production import make_quote
 
 log = get_logger("bots.telegram")
 
@@ -50,31 +47,30 @@ async def on_photo(update: Update, context: Context) -> None:
     else:
         return
     deps, bot = deps_of(context), context.bot
-    async with turn(deps, account):
-        path = await _download(bot, deps, file_id, name)
-        try:
-            async with get_database().session() as s:
-                asset = await add_asset(
-                    tool_context(s, deps, account), AssetKind.avatar, path, name, move=True
-                )
-                asset_id = asset.id
-        except SkyieError as exc:
-            await send.say(
-                bot, account.chat_id, f"That photo cannot present your videos: {exc.message}"
+    path = await _download(bot, deps, file_id, name)
+    try:
+        async with get_database().session() as s:
+            asset = await add_asset(
+                tool_context(s, deps, account), AssetKind.avatar, path, name, move=True
             )
-            return
-        finally:
-            shutil.rmtree(path.parent, ignore_errors=True)
-        await remember(account, state={"avatar": asset_id})
-        shown = await reprice(
-            bot, deps, account, "This face presents your videos now.", avatar=asset_id
+            asset_id = asset.id
+    except SkyieError as exc:
+        await send.say(
+            bot, account.chat_id, f"That photo cannot present your videos: {exc.message}"
         )
-        if not shown:
-            await send.say(
-                bot, account.chat_id, "This face presents your videos now. Tell me what to make!"
-            )
-        if message.caption:
-            await respond(bot, deps, account, message.caption)
+        return
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    await remember(account, state={"avatar": asset_id})
+    shown = await reprice(
+        bot, deps, account, "This face presents your videos now.", avatar=asset_id
+    )
+    if not shown:
+        await send.say(
+            bot, account.chat_id, "This face presents your videos now. Tell me what to make!"
+        )
+    if message.caption:
+        await respond(bot, deps, account, message.caption)
 
 
 async def reprice(
@@ -90,25 +86,13 @@ async def reprice(
     False when there is no draft to change."""
     if account.conversation_id is None:
         return False
-    async with get_database().session() as s:
-        conversation = await s.get(Conversation, account.conversation_id)
-        if conversation is None or "script" not in conversation.state:
-            return False
-        options = ProductionOptions.model_validate(conversation.state.get("options", {}))
-        changes = {"avatar_asset_id": avatar} if avatar else {"voice": voice}
-        options = options.model_copy(update=changes)
-        conversation.state = {**conversation.state, "options": options.model_dump(mode="json")}
-        script = parse_script(conversation.state["script"])
-        ctx = tool_context(s, deps, account, conversation.id)
-        ctx.turn = conversation.turns
-        quote = await make_quote(ctx, script, options)
-    script_event, quote_event = card_events(script.to_text(), script.planned_seconds, quote)
-    blocks = [
-        (note, False),
-        (f"Script · about {script_event.planned_seconds:.0f} s", False),
-        (script_event.script, True),
-    ]
-    await show_card(bot, account, blocks, quote_event)
+    changes = {"avatar_asset_id": avatar} if avatar else {"voice": voice}
+    card = await requote(
+        deps, account, account.conversation_id, lambda o: o.model_copy(update=changes)
+    )
+    if card is None:
+        return False
+    await show_card(bot, account, [(note, False), *script_blocks(card[0])], card[1])
     return True
 
 
@@ -133,33 +117,26 @@ async def on_voice(update: Update, context: Context) -> None:
         return
     name = getattr(audio, "file_name", None) or "voice-note.ogg"
     deps, bot = deps_of(context), context.bot
-    async with turn(deps, account):
-        await remember(account, state={"pending_voice": {"file_id": audio.file_id, "name": name}})
-        if message.audio is not None:
-            # A music or recorded audio file is rarely a brief: ask about the voice first.
-            await send.say(bot, account.chat_id, CONSENT, _consent_buttons())
-            return
-        heard = await _transcribe(deps, bot, audio.file_id, name, account)
-        clone = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        "🎙 Use this recording as my voice", callback_data="voice:clone"
-                    )
-                ]
-            ]
+    await remember(account, state={"pending_voice": {"file_id": audio.file_id, "name": name}})
+    if message.audio is not None:
+        # A music or recorded audio file is rarely a brief: ask about the voice first.
+        await send.say(bot, account.chat_id, CONSENT, _consent_buttons())
+        return
+    heard = await _transcribe(deps, bot, audio.file_id, name, account)
+    clone = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("🎙 Use this recording as my voice", callback_data="voice:clone")]]
+    )
+    if not heard:
+        await send.say(
+            bot,
+            account.chat_id,
+            "I could not make out words in that voice note. Type your brief, or use the "
+            "recording as the voice of your videos:",
+            clone,
         )
-        if not heard:
-            await send.say(
-                bot,
-                account.chat_id,
-                "I could not make out words in that voice note. Type your brief, or use the "
-                "recording as the voice of your videos:",
-                clone,
-            )
-            return
-        await send.say(bot, account.chat_id, f"🎙 I heard: “{heard}”", clone)
-        await respond(bot, deps, account, heard)
+        return
+    await send.say(bot, account.chat_id, f"🎙 I heard: “{heard}”", clone)
+    await respond(bot, deps, account, heard)
 
 
 async def _transcribe(
@@ -201,25 +178,24 @@ async def on_voice_button(update: Update, context: Context) -> None:
         await remember(account, state={"pending_voice": None})
         await send.say(bot, account.chat_id, "Okay, the recording was not kept as a voice.")
         return
-    async with turn(deps, account):
-        path = await _download(bot, deps, str(pending["file_id"]), str(pending["name"]))
-        try:
-            async with get_database().session() as s:
-                asset = await add_asset(
-                    tool_context(s, deps, account),
-                    AssetKind.voice,
-                    path,
-                    str(pending["name"]),
-                    consent=True,
-                    move=True,
-                )
-                asset_id = asset.id
-        except SkyieError as exc:
-            await send.say(bot, account.chat_id, f"That recording cannot be a voice: {exc.message}")
-            return
-        finally:
-            shutil.rmtree(path.parent, ignore_errors=True)
-        await remember(account, state={"voice": asset_id, "pending_voice": None})
-        note = "Saved with your consent: your videos speak with this voice now."
-        if not await reprice(bot, deps, account, note, voice=asset_id):
-            await send.say(bot, account.chat_id, f"{note} Tell me what to make!")
+    path = await _download(bot, deps, str(pending["file_id"]), str(pending["name"]))
+    try:
+        async with get_database().session() as s:
+            asset = await add_asset(
+                tool_context(s, deps, account),
+                AssetKind.voice,
+                path,
+                str(pending["name"]),
+                consent=True,
+                move=True,
+            )
+            asset_id = asset.id
+    except SkyieError as exc:
+        await send.say(bot, account.chat_id, f"That recording cannot be a voice: {exc.message}")
+        return
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    await remember(account, state={"voice": asset_id, "pending_voice": None})
+    note = "Saved with your consent: your videos speak with this voice now."
+    if not await reprice(bot, deps, account, note, voice=asset_id):
+        await send.say(bot, account.chat_id, f"{note} Tell me what to make!")
