@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -175,4 +174,3 @@ async def test_a_signed_link_opens_only_its_own_job(api: Api) -> None:
     assert r.status_code == 401 and r.json()["error"]["code"] == "link_expired"
     r = await api.client.get(f"/v1/jobs/{job_id}/video", params={"link": "garbage"})
     assert r.status_code == 401
-    assert isinstance(r, httpx.Response)

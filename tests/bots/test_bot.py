@@ -63,7 +63,7 @@ async def test_brief_approve_progress_and_delivery(bot: Running) -> None:
     ana = fake.user("Ana", "ana")
     await start(fake, ana)
     shown = await brief(fake, ana)
-    assert "<pre>" in (shown.text or "") or shown.entities, "the script is shown as a block"
+    assert any(e["type"] == "pre" for e in shown.entities), "the script is shown as a block"
     assert re.search(r"Generate — \d+ credits", fake.buttons(shown)[0][0][0])
     async with get_database().session(read_only=True) as s:
         account = await s.get(TelegramAccount, ana.id)

@@ -93,9 +93,12 @@ async def test_a_photo_becomes_the_presenter_of_the_draft(bot: Running) -> None:
     ana = fake.user("Ana")
     await start(fake, ana)
     shown = await brief(fake, ana, "a 20-second video about tea with a friendly host")
+    first_quote = gen(fake, shown)
     fake.send_photo(ana, FACE.read_bytes())
     repriced = await fake.wait_for(lambda: said(fake, ana, "This face presents your videos now"))
-    assert gen(fake, repriced) != gen(fake, shown) if callbacks(fake, shown) else True
+    # A new presenter is a new quote: the old one priced a video without it.
+    assert gen(fake, repriced) != first_quote
+    await fake.wait_for(lambda: not callbacks(fake, shown))
     async with get_database().session(read_only=True) as s:
         asset = (await s.scalars(select(Asset))).one()
         account = await s.get(TelegramAccount, ana.id)
@@ -145,3 +148,19 @@ async def test_a_voice_note_is_transcribed_into_a_brief(bot: Running, tmp_path: 
     assert "energy" in (heard.text or "").lower()
     assert "voice:clone" in callbacks(fake, heard)
     await fake.wait_for(lambda: newest_card(fake, ana, heard.message_id), timeout=60)
+
+
+async def test_one_persons_messages_are_handled_in_order(bot: Running) -> None:
+    fake = bot.fake
+    ana = fake.user("Ana")
+    await start(fake, ana)
+    # Sent back to back: the brief must see the presenter the photo just set.
+    fake.send_photo(ana, FACE.read_bytes())
+    await brief(fake, ana, "a 20-second video about tea with a friendly host")
+    async with get_database().session(read_only=True) as s:
+        asset = (await s.scalars(select(Asset))).one()
+        account = await s.get(TelegramAccount, ana.id)
+        assert account is not None
+        conversation = await s.get(Conversation, account.conversation_id)
+        assert conversation is not None
+        assert conversation.state["options"]["avatar_asset_id"] == asset.id
