@@ -176,9 +176,10 @@ def check_voice(path: Path, name: str, *, limit: int) -> Checked:
     info = _probe(path, name, AssetKind.voice)
     low, high = VOICE_SECONDS
     if not info.has_audio or not low <= info.duration_s <= high:
+        # Two decimals: 2.96 s shown as "3.0 s" would read as inside the range it is refused by.
         raise InvalidInput(
             f"voice sample {name!r} must be {low:.0f}-{high:.0f} s of audio "
-            f"(it is {info.duration_s:.1f} s{'' if info.has_audio else ', with no sound'})"
+            f"(it is {info.duration_s:.2f} s{'' if info.has_audio else ', with no sound'})"
         )
     container = info.format_name.split(",")[0]
     if container not in _VOICE_CONTAINERS:

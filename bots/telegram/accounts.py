@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import grants, ledger
@@ -85,7 +86,25 @@ async def open_account(
     session: AsyncSession, settings: Settings, person: Person
 ) -> TelegramAccount:
     """A studio account for a Telegram person: new, with the welcome credits, or the one made
-    for them before (they linked a web account, then untied it)."""
+    for them before (they linked a web account, then untied it).
+
+    Two /start updates can reach two processes (webhook replicas) at once, and both find no
+    account. The one that loses the race to the unique Telegram id (or e-mail) takes back
+    its attempt, welcome credits included, and uses the account the other one made."""
+    try:
+        async with session.begin_nested():
+            return await _open(session, settings, person)
+    except IntegrityError:
+        # The savepoint is rolled back; the winner has committed (PostgreSQL made this
+        # insert wait for it), so its account is there to read.
+        account = await find(session, person)
+        if account is None:
+            raise
+        await session.flush()
+        return account
+
+
+async def _open(session: AsyncSession, settings: Settings, person: Person) -> TelegramAccount:
     email = f"telegram-{person.telegram_id}@{EMAIL_DOMAIN}"
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:

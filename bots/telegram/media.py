@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -14,7 +15,7 @@ from bots.telegram.context import BotDeps, Context, authorize, deps_of, tool_con
 from core.db import get_database
 from core.errors import SkyieError
 from core.logging import get_logger
-from core.models import AssetKind, TelegramAccount
+from core.models import AssetKind, TelegramAccount, utcnow
 from jobs.transcribe import transcribe
 from tools.assets import add_asset
 
@@ -23,6 +24,15 @@ log = get_logger("bots.telegram")
 CONSENT = (
     "Cloning a voice needs the speaker's consent. Is this your own voice, or do you have the "
     "speaker's permission to use it for your videos?"
+)
+# Recordings waiting for consent, in the account's state by the id of the message that
+# brought them: each button names its recording, so an older message's button never takes
+# a newer recording. Only the newest few wait.
+PENDING = "pending_voices"
+MAX_PENDING = 5
+GONE = (
+    "That recording is no longer waiting for an answer (I keep the last "
+    f"{MAX_PENDING}). Send it again to use it as your voice."
 )
 
 
@@ -96,13 +106,48 @@ async def reprice(
     return True
 
 
-def _consent_buttons() -> InlineKeyboardMarkup:
+def _consent_buttons(recording: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("✅ I consent — clone it", callback_data="voice:yes")],
-            [InlineKeyboardButton("✖ No", callback_data="voice:no")],
+            [
+                InlineKeyboardButton(
+                    "✅ I consent — clone it", callback_data=f"voice:yes:{recording}"
+                )
+            ],
+            [InlineKeyboardButton("✖ No", callback_data=f"voice:no:{recording}")],
         ]
     )
+
+
+def _pending(state: dict[str, Any]) -> dict[str, dict[str, str]]:
+    held = state.get(PENDING)
+    return dict(held) if isinstance(held, dict) else {}
+
+
+async def _change_pending(
+    account: TelegramAccount,
+    *,
+    add: tuple[int, dict[str, str]] | None = None,
+    drop: int | None = None,
+) -> None:
+    """Keep a recording waiting for consent (the oldest beyond `MAX_PENDING` go), or let
+    one go, reading the row afresh so no other change to the state is lost."""
+    async with get_database().session() as s:
+        row = await s.get(TelegramAccount, account.telegram_id)
+        if row is None:
+            return
+        pending = _pending(row.state)
+        if drop is not None:
+            pending.pop(str(drop), None)
+        if add is not None:
+            pending[str(add[0])] = add[1]
+            for stale in sorted(pending, key=int)[:-MAX_PENDING]:
+                del pending[stale]
+        state = {**row.state, PENDING: pending}
+        state.pop("pending_voice", None)  # the one recording older versions kept
+        row.state = state
+        row.updated_at = utcnow()
+        account.state = state
 
 
 async def on_voice(update: Update, context: Context) -> None:
@@ -117,14 +162,21 @@ async def on_voice(update: Update, context: Context) -> None:
         return
     name = getattr(audio, "file_name", None) or "voice-note.ogg"
     deps, bot = deps_of(context), context.bot
-    await remember(account, state={"pending_voice": {"file_id": audio.file_id, "name": name}})
+    recording = message.message_id
+    await _change_pending(account, add=(recording, {"file_id": audio.file_id, "name": name}))
     if message.audio is not None:
         # A music or recorded audio file is rarely a brief: ask about the voice first.
-        await send.say(bot, account.chat_id, CONSENT, _consent_buttons())
+        await send.say(bot, account.chat_id, CONSENT, _consent_buttons(recording))
         return
     heard = await _transcribe(deps, bot, audio.file_id, name, account)
     clone = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("🎙 Use this recording as my voice", callback_data="voice:clone")]]
+        [
+            [
+                InlineKeyboardButton(
+                    "🎙 Use this recording as my voice", callback_data=f"voice:clone:{recording}"
+                )
+            ]
+        ]
     )
     if not heard:
         await send.say(
@@ -159,43 +211,58 @@ def _language(account: TelegramAccount) -> str | None:
     return code or None
 
 
+def _button(data: str) -> tuple[str, int | None]:
+    """voice:<choice>:<message id of the recording>; buttons of older versions name none."""
+    choice, _, recording = data.partition(":")[2].partition(":")
+    return choice, int(recording) if recording.isdigit() else None
+
+
 async def on_voice_button(update: Update, context: Context) -> None:
-    """voice:clone asks for consent; voice:yes keeps the recording as a voice; voice:no drops it."""
+    """voice:clone asks for consent; voice:yes keeps the recording as a voice; voice:no drops
+    it. Each names its recording by the id of the message that brought it."""
     query = update.callback_query
     account = await authorize(update, context)
     if query is None or account is None or query.data is None:
         return
     deps, bot = deps_of(context), context.bot
-    choice = query.data.partition(":")[2]
+    choice, recording = _button(query.data)
     await query.answer()
-    pending = account.state.get("pending_voice")
-    if choice == "clone":
-        await send.say(bot, account.chat_id, CONSENT, _consent_buttons())
-        return
-    if query.message is not None:
+    pending = _pending(account.state).get(str(recording)) if recording is not None else None
+    gone = recording is None or not isinstance(pending, dict)
+    if query.message is not None and (gone or choice != "clone"):
         await send.drop_buttons(bot, account.chat_id, query.message.message_id)
-    if choice == "no" or not isinstance(pending, dict):
-        await remember(account, state={"pending_voice": None})
+    if recording is None or not isinstance(pending, dict):
+        # Never another recording in its place: the button named this one.
+        await send.say(bot, account.chat_id, GONE)
+        return
+    if choice == "clone":
+        await send.say(bot, account.chat_id, CONSENT, _consent_buttons(recording))
+        return
+    if choice != "yes":
+        await _change_pending(account, drop=recording)
         await send.say(bot, account.chat_id, "Okay, the recording was not kept as a voice.")
         return
-    path = await _download(bot, deps, str(pending["file_id"]), str(pending["name"]))
+    name = str(pending["name"])
+    path = await _download(bot, deps, str(pending["file_id"]), name)
     try:
         async with get_database().session() as s:
             asset = await add_asset(
                 tool_context(s, deps, account),
                 AssetKind.voice,
                 path,
-                str(pending["name"]),
+                name,
                 consent=True,
                 move=True,
             )
             asset_id = asset.id
     except SkyieError as exc:
+        await _change_pending(account, drop=recording)
         await send.say(bot, account.chat_id, f"That recording cannot be a voice: {exc.message}")
         return
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
-    await remember(account, state={"voice": asset_id, "pending_voice": None})
+    await _change_pending(account, drop=recording)
+    await remember(account, state={"voice": asset_id})
     note = "Saved with your consent: your videos speak with this voice now."
     if not await reprice(bot, deps, account, note, voice=asset_id):
         await send.say(bot, account.chat_id, f"{note} Tell me what to make!")

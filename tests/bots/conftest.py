@@ -21,7 +21,7 @@ from tests.conftest import Stack
 
 @dataclass
 class Running:
-    application: Application  # type: ignore[type-arg]
+    application: Application
     fake: FakeTelegram
     settings: Settings
 

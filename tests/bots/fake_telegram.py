@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -65,6 +66,7 @@ from tests.bots.fake_telegram_types import (
 T = TypeVar("T")
 DEFAULT_TOKEN = "123456:TEST-skyie-fake-telegram-token"
 MiB = 1024 * 1024
+FOREVER = sys.maxsize  # fail(times=None): a count that never runs out
 UNAUTHORIZED = TelegramError(401, "Unauthorized")
 NOT_FOUND = TelegramError(404, "Not Found")
 
@@ -666,10 +668,16 @@ class FakeTelegram:
         with self._lock:
             self._floods[_known_method(method)] = [times, retry_after]
 
-    def fail(self, method: str, times: int = 1) -> None:
-        """The next `times` calls of `method` lose their connection before the answer."""
+    def fail(self, method: str, times: int | None = 1) -> None:
+        """The next `times` calls of `method` lose their connection before the answer;
+        `times=None`: every call does, until `heal` (Telegram out of reach)."""
         with self._lock:
-            self._failures[_known_method(method)] = times
+            self._failures[_known_method(method)] = FOREVER if times is None else times
+
+    def heal(self, method: str) -> None:
+        """Calls of `method` are answered again."""
+        with self._lock:
+            self._failures.pop(_known_method(method), None)
 
 
 def _wanted(update: JSON, allowed: list[str]) -> bool:

@@ -143,11 +143,16 @@ async def test_a_voice_note_is_transcribed_into_a_brief(bot: Running, tmp_path: 
     ana = fake.user("Ana")
     await start(fake, ana)
     note = _voice_note(tmp_path, "make a short video about saving energy at home")
-    fake.send_voice(ana, note.read_bytes(), duration=3)
+    sent = fake.send_voice(ana, note.read_bytes(), duration=3)
     heard = await fake.wait_for(lambda: said(fake, ana, "I heard"), timeout=60)
     assert "energy" in (heard.text or "").lower()
-    assert "voice:clone" in callbacks(fake, heard)
+    # The button names the recording it is for.
+    assert f"voice:clone:{sent.message_id}" in callbacks(fake, heard)
     await fake.wait_for(lambda: newest_card(fake, ana, heard.message_id), timeout=60)
+    # Asked to clone it, the consent question is about that same recording.
+    fake.press(ana, heard, f"voice:clone:{sent.message_id}")
+    asked = await fake.wait_for(lambda: said(fake, ana, "needs the speaker's consent"))
+    assert callbacks(fake, asked) == [f"voice:yes:{sent.message_id}", f"voice:no:{sent.message_id}"]
 
 
 async def test_one_persons_messages_are_handled_in_order(bot: Running) -> None:

@@ -141,9 +141,12 @@ async def test_webhook_mode_takes_updates_with_the_secret_only(
     settings.telegram_webhook_url = f"http://127.0.0.1:{port}/telegram/webhook"
     settings.telegram_webhook_secret = "s3cret_Token-1"
     with serve(create_studio_app(settings, run_worker=False), port) as base:
-        assert any(
-            c.method == "setWebhook" and c.params.get("secret_token") == "s3cret_Token-1"
-            for c in fake.calls
+        # The bot comes up in the background, the API does not wait for it.
+        await fake.wait_for(
+            lambda: any(
+                c.method == "setWebhook" and c.params.get("secret_token") == "s3cret_Token-1"
+                for c in fake.calls
+            )
         )
         ana = fake.user("Ana")
         await start(fake, ana)
