@@ -95,6 +95,12 @@ def serve(
         help="Run job steps in this process. Default: yes with the embedded broker, "
         "no with Redis (then run `skyie worker`).",
     ),
+    migrate: bool = typer.Option(
+        True,
+        "--migrate/--no-migrate",
+        help="Bring the database to head first (off where `skyie migrate` runs once, before "
+        "several API replicas start).",
+    ),
     log_level: str = typer.Option("WARNING", "--log-level"),
 ) -> None:
     """Serve the studio: the HTTP API (docs at /docs); embedded mode runs everything in-process."""
@@ -105,7 +111,8 @@ def serve(
 
     configure_logging(log_level)
     settings = get_settings()
-    migrations.upgrade(settings.resolved_database_url)
+    if migrate:
+        migrations.upgrade(settings.resolved_database_url)
     application = create_studio_app(settings, run_worker=worker)
     print(f"Skyie Studio on http://{host}:{port}  (API docs: /docs)", flush=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
@@ -121,13 +128,53 @@ def migrate() -> None:
     Console().print(f"database at head: {settings.resolved_database_url.split('@')[-1]}")
 
 
+def _stop_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM set the returned event (a graceful stop); a second one exits at once."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set():
+            err.print("stopping now, without waiting for running steps")
+            raise SystemExit(1)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handle)
+    return stop
+
+
 @app.command()
 def worker(
-    queues: list[str] = typer.Option(None, "--queue", "-q", help="Only these queues (gpu, media)."),
-    threads: int | None = typer.Option(None, "--threads", help="Worker threads."),
+    queues: list[str] = typer.Option(
+        None,
+        "--queue",
+        "-q",
+        help="Only these queues: gpu, media (each with its priority queue), or gpu-priority, "
+        "media-priority alone (a worker for Pro and Business jobs only). Default: all.",
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=64, help="Worker threads (default SKYIE_WORKER_THREADS)."
+    ),
+    grace: float | None = typer.Option(
+        None,
+        "--grace",
+        min=0,
+        help="Seconds running steps get to finish on SIGTERM before they are handed back "
+        "(default SKYIE_SHUTDOWN_GRACE_S).",
+    ),
+    schedule: bool = typer.Option(
+        True,
+        "--schedule/--no-schedule",
+        help="Also run the scheduler's duties (one process leads at a time); turn off where "
+        "`skyie scheduler` runs.",
+    ),
+    alive_file: Path | None = typer.Option(
+        None, "--alive-file", help="Touch this file every few seconds while healthy."
+    ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
-    """Run job steps from the broker until stopped (SIGINT/SIGTERM)."""
+    """Run job steps from the broker until SIGINT/SIGTERM, then stop gracefully."""
+    from jobs.broker import known_queues
     from jobs.worker import JobWorker
 
     configure_logging(log_level)
@@ -137,17 +184,64 @@ def worker(
             "[red]error:[/] a separate worker needs a shared broker: set SKYIE_BROKER=redis://…"
         )
         raise typer.Exit(2)
-    unknown = set(queues or ()) - {"gpu", "media"}
+    unknown = set(queues or ()) - set(known_queues())
     if unknown:
-        err.print(f"[red]error:[/] unknown queue {', '.join(sorted(unknown))}; use gpu or media")
+        err.print(
+            f"[red]error:[/] unknown queue {', '.join(sorted(unknown))}; "
+            f"use {', '.join(known_queues())}"
+        )
         raise typer.Exit(2)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    running = JobWorker(settings, queues=set(queues) if queues else None, threads=threads).start()
+    stop = _stop_on_signals()
+    running = JobWorker(
+        settings,
+        queues=set(queues) if queues else None,
+        threads=threads,
+        schedule=schedule,
+        alive_file=alive_file,
+    ).start()
     print("worker ready", flush=True)
     stop.wait()
+    print("worker stopping: running steps get their grace period", flush=True)
+    handed = running.stop(grace)
+    print(f"worker stopped ({handed} steps handed back)", flush=True)
+
+
+@app.command()
+def scheduler(
+    alive_file: Path | None = typer.Option(
+        None, "--alive-file", help="Touch this file after each pass that went well."
+    ),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """Run the periodic duties until stopped: recovery sweep, lapsed holds, monthly credits,
+    and stopping the GPU pod when idle. Several may run; one leads."""
+    from jobs.scheduler import Scheduler
+
+    configure_logging(log_level)
+    settings = get_settings()
+    stop = _stop_on_signals()
+    running = Scheduler(settings, alive_file=alive_file).start()
+    print("scheduler ready", flush=True)
+    stop.wait()
     running.stop()
+
+
+@app.command()
+def alive(
+    path: Path = typer.Argument(..., help="The file a worker or scheduler touches."),
+    max_age: float = typer.Option(60.0, "--max-age", min=1, help="Seconds."),
+) -> None:
+    """Health check for containers: exit 0 if PATH was touched within --max-age seconds."""
+    import time
+
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        print(f"{path} does not exist: the process has not reported healthy yet", file=sys.stderr)
+        raise typer.Exit(1) from None
+    if age > max_age:
+        print(f"{path} is {age:.0f} s old (more than {max_age:g} s): not healthy", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -230,6 +232,9 @@ class Job(Base):
     script_text: Mapped[str] = mapped_column(Text)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     credits: Mapped[int] = mapped_column(Integer)
+    # The owner's plan has priority (Pro, Business): the steps go to the priority queues.
+    # Set at creation and refreshed at each claim, so an upgrade speeds up the rest of a job.
+    priority: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     hold_id: Mapped[str | None] = mapped_column(String(40))
     output: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)

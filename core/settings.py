@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A running step whose worker is silent this long is re-run.",
     )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a stopping worker lets its running steps finish before handing "
+        "them back to the queue (keep it below the container's stop grace period).",
+    )
     starting_credits: int = Field(
         default=200,
         ge=0,

@@ -24,6 +24,13 @@ from core.settings import Settings, get_settings
 GPU_QUEUE = "gpu"
 MEDIA_QUEUE = "media"
 WEBHOOK_QUEUE = "webhooks"
+STEP_QUEUES = (GPU_QUEUE, MEDIA_QUEUE)
+# Pro and Business jobs' steps: a queue of their own beside each step queue. A worker serving
+# a step queue consumes both, taking the priority one first; a worker may also serve only the
+# priority queues, so paid work never waits behind a backlog of free work.
+PRIORITY_SUFFIX = "-priority"
+# Dramatiq runs a worker's fetched messages lowest number first.
+WEBHOOK_PRIORITY, PAID_PRIORITY, STANDARD_PRIORITY = -10, 0, 10
 STEP_TIME_LIMIT_MS = 2 * 60 * 60 * 1000
 # One HTTP request with a timeout of seconds; the limit only catches a wedged thread.
 WEBHOOK_TIME_LIMIT_MS = 5 * 60 * 1000
@@ -60,6 +67,27 @@ class ThreadCleanup(Middleware):
         close_thread_loop()
 
 
+def priority_queue(queue: str) -> str:
+    return queue + PRIORITY_SUFFIX
+
+
+def broker_queues(queues: set[str] | None) -> set[str] | None:
+    """The broker queues a worker consumes for the step queues an operator names: a step queue
+    brings its priority queue along; a priority queue alone is served alone. None = all."""
+    if queues is None:
+        return None
+    names = {WEBHOOK_QUEUE}
+    for queue in queues:
+        names.add(queue)
+        if queue in STEP_QUEUES:
+            names.add(priority_queue(queue))
+    return names
+
+
+def known_queues() -> tuple[str, ...]:
+    return (*STEP_QUEUES, *(priority_queue(q) for q in STEP_QUEUES))
+
+
 def make_broker(settings: Settings) -> dramatiq.Broker:
     # Retries are decided by the step runner from the database, not by the broker.
     middleware = [
@@ -94,30 +122,33 @@ class Actors:
         self.url = url
         options = {"max_retries": 0, "time_limit": STEP_TIME_LIMIT_MS}
         self.by_queue = {
-            queue: dramatiq.Actor(
+            name: dramatiq.Actor(
                 step,
                 broker=broker,
-                actor_name=f"{queue}.run_step",
-                queue_name=queue,
-                priority=0,
+                actor_name=f"{name}.run_step",
+                queue_name=name,
+                priority=PAID_PRIORITY if name.endswith(PRIORITY_SUFFIX) else STANDARD_PRIORITY,
                 options=dict(options),
             )
-            for queue in (GPU_QUEUE, MEDIA_QUEUE)
+            for name in known_queues()
         }
         # Retries are scheduled from the delivery's row (backoff, attempts), not by Dramatiq.
-        # Priority -1: a notification takes milliseconds and is worth more than a step's
+        # First of all: a notification takes milliseconds and is worth more than a step's
         # head start, when both wait for a thread of the same worker.
         self.webhook = dramatiq.Actor(
             deliver,
             broker=broker,
             actor_name="webhooks.deliver",
             queue_name=WEBHOOK_QUEUE,
-            priority=-1,
+            priority=WEBHOOK_PRIORITY,
             options={"max_retries": 0, "time_limit": WEBHOOK_TIME_LIMIT_MS},
         )
 
-    def send(self, queue: str, step_id: str, *, delay_ms: int | None = None) -> None:
-        actor = self.by_queue[queue]
+    def send(
+        self, queue: str, step_id: str, *, priority: bool = False, delay_ms: int | None = None
+    ) -> None:
+        """Send a step to its queue (`gpu` or `media`), or that queue's priority twin."""
+        actor = self.by_queue[priority_queue(queue) if priority else queue]
         if delay_ms:
             actor.send_with_options(args=(step_id,), delay=delay_ms)
         else:

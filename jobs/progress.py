@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, func, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -92,7 +92,8 @@ def summarize(
 
 async def queue_positions(session: AsyncSession, jobs: Sequence[Job]) -> dict[str, int]:
     """How many jobs, anyone's, are queued ahead of each of `jobs` (0 once a job runs), in one
-    query. (created_at, id) orders jobs made in the same instant the same way every time."""
+    query: every queued priority job is ahead of a standard one, then the earlier ones in the
+    same class. (created_at, id) orders jobs made in the same instant the same way every time."""
     queued = [j.id for j in jobs if j.status == JobStatus.queued.value]
     positions = dict.fromkeys((j.id for j in jobs), 0)
     if not queued:
@@ -102,7 +103,13 @@ async def queue_positions(session: AsyncSession, jobs: Sequence[Job]) -> dict[st
         select(func.count())
         .where(
             ahead.status == JobStatus.queued.value,
-            tuple_(ahead.created_at, ahead.id) < tuple_(Job.created_at, Job.id),
+            or_(
+                and_(ahead.priority, not_(Job.priority)),
+                and_(
+                    ahead.priority == Job.priority,
+                    tuple_(ahead.created_at, ahead.id) < tuple_(Job.created_at, Job.id),
+                ),
+            ),
         )
         .correlate(Job)
         .scalar_subquery()

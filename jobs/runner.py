@@ -8,7 +8,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,11 +17,10 @@ from dramatiq.middleware import TimeLimitExceeded
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.plans import plan_spec
 from core.db import Database, after_commit, get_database
 from core.errors import InvalidInput
 from core.logging import get_logger
-from core.models import Job, JobStatus, JobStep, StepStatus, User, utcnow
+from core.models import Job, JobStatus, JobStep, StepStatus, utcnow
 from core.settings import get_settings
 from core.storage import Storage, get_storage
 from gpu.client import GpuRequestError, GpuTaskFailed, GpuUnavailable
@@ -67,6 +66,56 @@ class Claimed:
 class Deferred(Exception):
     """Another worker is making the same artifact right now: try again shortly."""
 
+    def __init__(self, queue: str, priority: bool) -> None:
+        super().__init__(queue)
+        self.queue, self.priority = queue, priority
+
+
+class InFlight:
+    """The steps this process is running, by thread, so that a stopping worker can hand back
+    those of its threads that outlast the grace period. A run handed back is never finished:
+    its late result would race the worker that took the step over (which may be another
+    thread of this same process, hence runs are told apart by thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[tuple[str, int], tuple[Claimed, str]] = {}
+        self._handed_back: set[tuple[str, int]] = set()
+
+    def add(self, step: Claimed, me: str) -> None:
+        with self._lock:
+            self._running[step.id, threading.get_ident()] = (step, me)
+
+    def remove(self, step_id: str) -> None:
+        run = (step_id, threading.get_ident())
+        with self._lock:
+            self._running.pop(run, None)
+            self._handed_back.discard(run)
+
+    def handed_back(self, step_id: str) -> bool:
+        """Whether this thread's run of the step was handed back."""
+        with self._lock:
+            return (step_id, threading.get_ident()) in self._handed_back
+
+    def count(self, threads: Collection[int] | None = None) -> int:
+        with self._lock:
+            return sum(1 for _, t in self._running if threads is None or t in threads)
+
+    def take(self, threads: Collection[int] | None = None) -> list[tuple[Claimed, str]]:
+        """The runs on `threads` (all if None), marked handed back (the threads may still be
+        working on them)."""
+        with self._lock:
+            taken = {
+                run: claimed
+                for run, claimed in self._running.items()
+                if threads is None or run[1] in threads
+            }
+            self._handed_back.update(taken)
+            return list(taken.values())
+
+
+in_flight = InFlight()
+
 
 async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
     """Take a queued step for this worker; None if another has it, or its job has ended.
@@ -96,16 +145,15 @@ async def claim(db: Database, step_id: str, me: str) -> Claimed | None:
         )
         if twin is not None:
             # The same inputs are being made elsewhere: wait for that artifact, never pay twice.
-            raise Deferred(step.queue)
+            raise Deferred(step.queue, job.priority)
         steps = await service.job_steps(s, job.id)
         first_gpu = step.queue == "gpu" and not any(
             st.queue == "gpu" and st.started_at is not None and st.id != step.id for st in steps
         )
-        paid_priority = False
-        if step.queue == "gpu":
-            # Read at each claim: an upgrade speeds up the rest of a job already under way.
-            plan = await s.scalar(select(User.plan).where(User.id == job.user_id))
-            paid_priority = plan_spec(plan or "").priority
+        # Read at each claim: an upgrade speeds up the rest of a job already under way (its
+        # next steps take the priority queue; the GPU server runs this one ahead of others).
+        job.priority = await service.has_priority(s, job.user_id)
+        paid_priority = job.priority and step.queue == "gpu"
         step.status, step.worker_id = StepStatus.running.value, me
         step.attempts += 1
         step.heartbeat_at = step.started_at = now
@@ -221,22 +269,60 @@ async def run_step(step_id: str) -> None:
     try:
         step = await claim(db, step_id, me)
     except Deferred as wait:
-        broker.current().send(str(wait), step_id, delay_ms=TWIN_WAIT_MS)
+        broker.current().send(wait.queue, step_id, priority=wait.priority, delay_ms=TWIN_WAIT_MS)
         return
     if step is None:
         return
     log.info("job.step_started", job_id=step.job_id, step=step.name, attempt=step.attempts)
+    in_flight.add(step, me)
     try:
         reused = storage.has_artifact(step.content_key)
         if not reused:
             await _make_artifact(step, storage, db, me)
+        if in_flight.handed_back(step.id):
+            # The worker is stopping and gave this step to another: that one finishes it (and
+            # reuses the artifact just stored, if this run got that far).
+            log.info("job.step_handed_back_finished", job_id=step.job_id, step=step.name)
+            return
         async with db.session() as s:
             await service.finish_step(s, step.id, reused=reused)
-        log.info("job.step_done", job_id=step.job_id, step=step.name, reused=reused)
+        log.info(
+            "job.step_done", job_id=step.job_id, step=step.name, step_id=step.id, reused=reused
+        )
     except GpuUnavailable as exc:
         await _wait_for_gpu(db, step, me, exc)
     except (Exception, TimeLimitExceeded) as exc:
         await _failed(db, storage, step, me, exc)
+    finally:
+        in_flight.remove(step.id)
+
+
+async def hand_back_in_flight(threads: Collection[int] | None = None) -> int:
+    """Give the steps still running on `threads` (all of this process's if None) back to the
+    queue; their worker is stopping and its grace period is over. Each is queued again, the
+    attempt not counted, its message sent, so another worker takes it now rather than after
+    the lease. Returns how many went back."""
+    db = get_database()
+    handed = 0
+    for step, me in in_flight.take(threads):
+        async with db.session() as s:
+            job = await service.lock_job(s, step.job_id)
+            if await _release_claim(
+                s, step, me, status=StepStatus.queued.value, attempts=JobStep.attempts - 1
+            ):
+                _send_after_commit(s, step, job.priority)
+                handed += 1
+        log.warning("job.step_handed_back", job_id=step.job_id, step=step.name)
+    return handed
+
+
+def _send_after_commit(
+    s: AsyncSession, step: Claimed, priority: bool, delay_ms: int | None = None
+) -> None:
+    after_commit(
+        s,
+        lambda: broker.current().send(step.queue, step.id, priority=priority, delay_ms=delay_ms),
+    )
 
 
 async def _release_claim(s: AsyncSession, step: Claimed, me: str, **values: object) -> bool:
@@ -278,7 +364,7 @@ async def _wait_for_gpu(db: Database, step: Claimed, me: str, exc: GpuUnavailabl
         else:
             job.phase, delay_ms = "GPU unavailable — waiting", GPU_WAIT_MS
         await service.publish(s, job)
-        after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=delay_ms))
+        _send_after_commit(s, step, job.priority, delay_ms)
     log.warning(
         "job.gpu_starting" if starting else "job.gpu_unavailable",
         job_id=step.job_id,
@@ -305,12 +391,11 @@ async def _failed(
         exc_info=not permanent,
     )
     async with db.session() as s:
-        await service.lock_job(s, step.job_id)
+        job = await service.lock_job(s, step.job_id)
         status = StepStatus.failed if permanent else StepStatus.queued
         if not await _release_claim(s, step, me, status=status.value, error=message):
             return  # the lease passed to another worker: its outcome is the one that counts
         if permanent:
             await service.fail_job(s, step.job_id, f"{step.name} failed: {message}")
         else:
-            delay = 1000 * 2**step.attempts
-            after_commit(s, lambda: broker.current().send(step.queue, step.id, delay_ms=delay))
+            _send_after_commit(s, step, job.priority, 1000 * 2**step.attempts)

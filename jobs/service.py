@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import ledger
-from billing.plans import PlanLimits, limits_for
+from billing.plans import PlanLimits, limits_for, plan_spec
 from core.db import after_commit
 from core.errors import Conflict, NotFound
 from core.events import get_bus
@@ -47,9 +47,16 @@ async def job_steps(session: AsyncSession, job_id: str) -> Sequence[JobStep]:
     return result.all()
 
 
-def _send_after_commit(session: AsyncSession, step: JobStep, delay_ms: int | None = None) -> None:
-    queue, step_id = step.queue, step.id
-    after_commit(session, lambda: broker.current().send(queue, step_id, delay_ms=delay_ms))
+def send_after_commit(
+    session: AsyncSession, job: Job, step: JobStep, delay_ms: int | None = None
+) -> None:
+    """Send the step's message once the transaction commits, to the priority queue when its
+    job has priority (a message sent earlier could name a step not yet visible)."""
+    queue, step_id, priority = step.queue, step.id, job.priority
+    after_commit(
+        session,
+        lambda: broker.current().send(queue, step_id, priority=priority, delay_ms=delay_ms),
+    )
 
 
 async def create_job(
@@ -74,6 +81,7 @@ async def create_job(
         script_text=script.to_text(),
         options=options.model_dump(mode="json"),
         credits=credits,
+        priority=await has_priority(session, user_id),
     )
     session.add(job)
     await session.flush()
@@ -93,6 +101,12 @@ async def create_job(
     return job
 
 
+async def has_priority(session: AsyncSession, user_id: str) -> bool:
+    """Whether the person's plan puts their jobs on the priority queues (Pro, Business)."""
+    plan = await session.scalar(select(User.plan).where(User.id == user_id))
+    return plan_spec(plan or "").priority
+
+
 async def plan_limits(session: AsyncSession, user_id: str) -> PlanLimits:
     """What the person's plan allows: resolution cap and watermark."""
     user = await session.get(User, user_id)
@@ -110,6 +124,7 @@ async def create_export_job(
         script_text=source.script_text,
         options={"source_job_id": source.id, "formats": sorted(set(formats))},
         credits=0,
+        priority=await has_priority(session, user_id),
     )
     session.add(job)
     await session.flush()
@@ -145,7 +160,7 @@ async def queue_ready_steps(session: AsyncSession, job: Job) -> int:
         if step.status == StepStatus.pending.value and all(d in done for d in step.deps):
             step.status = StepStatus.queued.value
             step.heartbeat_at = utcnow()
-            _send_after_commit(session, step)
+            send_after_commit(session, job, step)
             queued += 1
     return queued
 
@@ -301,7 +316,7 @@ async def recover(
     ]
     recovered = 0
     for step in candidates:
-        await lock_job(session, step.job_id)  # job before step, as everywhere
+        job = await lock_job(session, step.job_id)  # job before step, as everywhere
         was = step.status
         conditions = [JobStep.id == step.id, JobStep.status == was]
         if was == StepStatus.running.value:
@@ -325,6 +340,6 @@ async def recover(
             log.warning("job.step_abandoned", job_id=step.job_id, step=step.name)
             continue
         log.info("job.step_recovered", job_id=step.job_id, step=step.name, was=was)
-        _send_after_commit(session, step)
+        send_after_commit(session, job, step)
         recovered += 1
     return recovered

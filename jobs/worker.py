@@ -1,24 +1,26 @@
-"""The worker: Dramatiq worker threads over the configured broker, plus the recovery sweep."""
+"""The worker: Dramatiq worker threads over the configured broker, optionally with the scheduler.
+
+Stopping is graceful: the worker takes no new message, lets the steps it runs finish for the
+grace period (`SKYIE_SHUTDOWN_GRACE_S`), then hands those still running back to the queue, so
+another worker starts them at once instead of after the lease. Prefetched messages go back to
+the broker untouched.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
+from pathlib import Path
 
 from dramatiq import Worker
 
-from billing import grants
-from core.db import get_database
 from core.logging import get_logger
 from core.settings import Settings, get_settings
-from jobs import broker, service, webhooks
-from jobs.gpu_host import stop_idle_gpu
-from jobs.runner import run_step
+from jobs import broker, webhooks
+from jobs.runner import hand_back_in_flight, in_flight, run_step
+from jobs.scheduler import Scheduler, touch
 
-# How often idle GPU pods are looked for (a few seconds of a pod's time at most).
-GPU_STOP_CHECK_S = 5.0
-# How often the monthly plan credits are looked for: a new month starts at most this late.
-MONTHLY_GRANT_CHECK_S = 600.0
+# How often a worker says it is alive, when asked to (a container health check).
+ALIVE_EVERY_S = 5.0
 
 log = get_logger("jobs.worker")
 
@@ -33,36 +35,10 @@ def webhook_actor(delivery_id: str) -> None:
     broker.run_coro(webhooks.deliver(delivery_id))
 
 
-async def sweep(settings: Settings, *, requeue_all_queued: bool = False) -> int:
-    """Re-send orphaned steps, then lost webhook deliveries (each in its own transaction, so
-    one failing leaves the other done)."""
-    db = get_database()
-    async with db.session() as s:
-        recovered = await service.recover(
-            s, lease_s=settings.step_lease_s, requeue_all_queued=requeue_all_queued
-        )
-    async with db.session() as s:
-        resent = await webhooks.resend_due(s, everything=requeue_all_queued)
-    if resent:
-        log.info("worker.webhooks_resent", deliveries=resent)
-    async with db.session() as s:
-        lapsed = await service.expire_holds(s)
-    if lapsed:
-        log.info("worker.holds_lapsed", holds=lapsed)
-    return recovered
-
-
-async def grant_monthly() -> int:
-    """The scheduled task of plan credits: each account's month, once (see billing.grants)."""
-    granted = await grants.grant_monthly(get_database())
-    if granted:
-        log.info("worker.monthly_credits", accounts=granted)
-    return granted
-
-
 class JobWorker:
-    """Consumes step and webhook messages on worker threads and periodically re-sends orphaned
-    steps and lost deliveries. Every worker delivers webhooks, whichever step queues it serves."""
+    """Consumes step and webhook messages on worker threads. Every worker delivers webhooks,
+    whichever step queues it serves. With `schedule`, it also runs the scheduler's duties
+    (recovery sweep, holds, monthly credits, idle pod stop); with several, one leads."""
 
     def __init__(
         self,
@@ -70,61 +46,83 @@ class JobWorker:
         *,
         queues: set[str] | None = None,
         threads: int | None = None,
+        schedule: bool = True,
+        alive_file: Path | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.queues = queues
         self.actors = broker.configure(self.settings, step_actor, webhook_actor)
         self.worker = Worker(
             self.actors.broker,
-            queues=None if queues is None else {*queues, broker.WEBHOOK_QUEUE},
+            queues=broker.broker_queues(queues),
             worker_threads=threads or self.settings.worker_threads,
             worker_timeout=100,
         )
+        self.scheduler = Scheduler(self.settings) if schedule else None
+        self.alive_file = alive_file
         self._stop = threading.Event()
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="skyie-sweeper", daemon=True)
+        self._monitor = threading.Thread(target=self._watch, name="skyie-alive", daemon=True)
 
     def start(self) -> JobWorker:
         self.worker.start()
-        self._sweeper.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+        if self.alive_file is not None:
+            self._monitor.start()
         return self
 
-    def _sweep_loop(self) -> None:
-        # A fresh in-process broker has lost every message of a previous run: resend them all.
-        first = {"requeue_all_queued": self.settings.is_embedded_broker}
-        interval = max(0.5, min(self.settings.step_lease_s / 2, 30.0))
-        next_sweep = next_grant = 0.0
-        while True:
-            if self.settings.monthly_grants and time.monotonic() >= next_grant:
-                next_grant = time.monotonic() + MONTHLY_GRANT_CHECK_S
-                try:
-                    broker.run_coro(grant_monthly())
-                except Exception:
-                    log.exception("worker.monthly_credits_failed")
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + interval
-                try:
-                    recovered = broker.run_coro(sweep(self.settings, **first))
-                    if recovered:
-                        log.info("worker.recovered", steps=recovered)
-                    first = {}  # the one-time resend is done only once it has succeeded
-                except Exception:
-                    log.exception("worker.sweep_failed")
-            if self.queues is None or "gpu" in self.queues:
-                try:
-                    # A pod costs money while it is up: stop it once no job in flight needs it.
-                    if broker.run_coro(stop_idle_gpu(self.settings)):
-                        log.info("worker.gpu_stopped")
-                except Exception:
-                    log.exception("worker.gpu_stop_failed")
-            if self._stop.wait(min(interval, GPU_STOP_CHECK_S)):
-                broker.close_thread_loop()
-                return
+    def healthy(self) -> bool:
+        """Every worker and consumer thread is running (a dead one takes no more messages)."""
+        threads = [*self.worker.workers, *self.worker.consumers.values()]
+        return bool(threads) and all(t.is_alive() for t in threads)
 
-    def stop(self) -> None:
+    def _watch(self) -> None:
+        assert self.alive_file is not None
+        while not self._stop.is_set():
+            if self.healthy():
+                touch(self.alive_file)
+            self._stop.wait(ALIVE_EVERY_S)
+
+    def stop(self, grace_s: float | None = None) -> int:
+        """Stop taking messages, give running steps `grace_s` (default: the setting) to
+        finish, then hand the rest back. Returns how many steps were handed back."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._stop.set()
-        self.worker.stop()
-        self._sweeper.join(timeout=5)
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        mine = {t.ident for t in self.worker.workers if t.ident is not None}
+        running = in_flight.count(mine)
+        if running:
+            log.info("worker.stopping", running=running, grace_s=grace)
+        # Worker threads finish the message in hand (within `grace`) and take no other;
+        # then the consumers put back what they fetched and nobody ran.
+        self.worker.stop(timeout=int(grace * 1000))
+        handed = self._hand_back(mine) if in_flight.count(mine) else 0
+        if self._monitor.is_alive():
+            self._monitor.join(timeout=ALIVE_EVERY_S)
         self.actors.broker.close()
+        return handed
+
+    @staticmethod
+    def _hand_back(threads: set[int]) -> int:
+        """On a thread of its own: `stop` may be called from a thread running an event loop."""
+        handed = [0]
+
+        def run() -> None:
+            try:
+                handed[0] = broker.run_coro(hand_back_in_flight(threads))
+            except Exception:
+                # The lease and the recovery sweep bring them back later instead.
+                log.exception("worker.hand_back_failed")
+            finally:
+                broker.close_thread_loop()
+
+        thread = threading.Thread(target=run, name="skyie-hand-back")
+        thread.start()
+        thread.join()
+        if handed[0]:
+            log.warning("worker.handed_back", steps=handed[0])
+        return handed[0]
 
     def __enter__(self) -> JobWorker:
         return self.start()
