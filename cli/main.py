@@ -177,7 +177,6 @@ def worker(
     from jobs.broker import known_queues
     from jobs.worker import JobWorker
 
-    configure_logging(log_level)
     settings = get_settings()
     if settings.is_embedded_broker:
         err.print(
@@ -191,6 +190,7 @@ def worker(
             f"use {', '.join(known_queues())}"
         )
         raise typer.Exit(2)
+    configure_logging(log_level)  # after the checks: a refused start leaves logging alone
     stop = _stop_on_signals()
     running = JobWorker(
         settings,
