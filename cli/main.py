@@ -217,8 +217,14 @@ def scheduler(
     and stopping the GPU pod when idle. Several may run; one leads."""
     from jobs.scheduler import Scheduler
 
-    configure_logging(log_level)
     settings = get_settings()
+    if settings.is_embedded_broker:
+        err.print(
+            "[red]error:[/] a separate scheduler needs a shared broker: set "
+            "SKYIE_BROKER=redis://… (an embedded studio runs its own)"
+        )
+        raise typer.Exit(2)
+    configure_logging(log_level)
     stop = _stop_on_signals()
     running = Scheduler(settings, alive_file=alive_file).start()
     print("scheduler ready", flush=True)

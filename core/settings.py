@@ -9,10 +9,22 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED = "embedded"
+# What .env.example ships for secrets an operator must choose. Taken as a real key, every
+# access token would be signed with a public string, so these are refused outright.
+PLACEHOLDERS = frozenset({"change-me", "changeme", "change_me"})
+
+
+def refuse_placeholder(name: str, value: str) -> str:
+    if value.strip().lower() in PLACEHOLDERS:
+        raise ValueError(
+            f"SKYIE_{name.upper()} is still the placeholder {value!r} from .env.example: "
+            "set a secret of your own (openssl rand -hex 32)"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -183,6 +195,11 @@ class Settings(BaseSettings):
         description="Let webhooks reach loopback and private addresses (a studio you run for "
         "yourself); off, nobody can make the server call into its own network.",
     )
+
+    @field_validator("secret_key", "gpu_api_key")
+    @classmethod
+    def _not_a_placeholder(cls, value: str, info: ValidationInfo) -> str:
+        return refuse_placeholder(str(info.field_name), value)
 
     @property
     def storage_dir(self) -> Path:

@@ -305,14 +305,21 @@ async def hand_back_in_flight(threads: Collection[int] | None = None) -> int:
     db = get_database()
     handed = 0
     for step, me in in_flight.take(threads):
-        async with db.session() as s:
-            job = await service.lock_job(s, step.job_id)
-            if await _release_claim(
-                s, step, me, status=StepStatus.queued.value, attempts=JobStep.attempts - 1
-            ):
-                _send_after_commit(s, step, job.priority)
-                handed += 1
-        log.warning("job.step_handed_back", job_id=step.job_id, step=step.name)
+        try:
+            async with db.session() as s:
+                job = await service.lock_job(s, step.job_id)
+                released = await _release_claim(
+                    s, step, me, status=StepStatus.queued.value, attempts=JobStep.attempts - 1
+                )
+                if released:
+                    _send_after_commit(s, step, job.priority)
+        except Exception:
+            # The others still go back; this one returns after its lease.
+            log.exception("job.hand_back_failed", job_id=step.job_id, step=step.name)
+            continue
+        if released:
+            handed += 1
+            log.warning("job.step_handed_back", job_id=step.job_id, step=step.name)
     return handed
 
 

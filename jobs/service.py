@@ -186,6 +186,8 @@ async def finish_step(session: AsyncSession, step_id: str, *, reused: bool) -> N
     step.error = None
     if JobStatus(job.status).finished:
         return
+    # The steps this queues follow the plan as it is now (an upgrade moves them to priority).
+    job.priority = await has_priority(session, job.user_id)
     await session.flush()
     steps = await job_steps(session, job.id)
     if all(s.status == StepStatus.done.value for s in steps):

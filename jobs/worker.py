@@ -21,6 +21,7 @@ from jobs.scheduler import Scheduler, touch
 
 # How often a worker says it is alive, when asked to (a container health check).
 ALIVE_EVERY_S = 5.0
+MIN_STOP_MS = 1000
 
 log = get_logger("jobs.worker")
 
@@ -72,9 +73,20 @@ class JobWorker:
         return self
 
     def healthy(self) -> bool:
-        """Every worker and consumer thread is running (a dead one takes no more messages)."""
+        """Every worker and consumer thread is running and the broker answers. (Dramatiq's
+        consumers survive a lost broker by retrying forever, so their threads alone say
+        nothing about a worker that cannot reach Redis.)"""
         threads = [*self.worker.workers, *self.worker.consumers.values()]
-        return bool(threads) and all(t.is_alive() for t in threads)
+        if not threads or not all(t.is_alive() for t in threads):
+            return False
+        client = getattr(self.actors.broker, "client", None)  # the Redis broker's
+        if client is None:
+            return True
+        try:
+            return bool(client.ping())
+        except Exception as exc:
+            log.warning("worker.broker_unreachable", error=str(exc))
+            return False
 
     def _watch(self) -> None:
         assert self.alive_file is not None
@@ -89,15 +101,19 @@ class JobWorker:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         self._stop.set()
         if self.scheduler is not None:
-            self.scheduler.stop()
+            self.scheduler.stop(timeout_s=0)  # told now, joined at the end: not out of grace
         mine = {t.ident for t in self.worker.workers if t.ident is not None}
         running = in_flight.count(mine)
         if running:
             log.info("worker.stopping", running=running, grace_s=grace)
         # Worker threads finish the message in hand (within `grace`) and take no other;
         # then the consumers put back what they fetched and nobody ran.
-        self.worker.stop(timeout=int(grace * 1000))
+        # At least a second: the same timeout bounds the consumers' join, and a consumer
+        # not joined may fetch more after Dramatiq put the fetched ones back.
+        self.worker.stop(timeout=max(int(grace * 1000), MIN_STOP_MS))
         handed = self._hand_back(mine) if in_flight.count(mine) else 0
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self._monitor.is_alive():
             self._monitor.join(timeout=ALIVE_EVERY_S)
         self.actors.broker.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 from starlette.routing import Match
 
-from core.settings import Settings
+from core.settings import PLACEHOLDERS, Settings
 from gpu.pods.settings import PodSettings
 from tests.deploy import ROOT, duration_s, skyie_command_error
 
@@ -212,12 +214,30 @@ def test_each_app_container_environment_is_a_valid_configuration(
             if key.startswith("SKYIE_"):
                 monkeypatch.delenv(key)
         for key, value in services(config)[name]["environment"].items():
-            monkeypatch.setenv(key, "" if value is None else str(value))
+            value = "" if value is None else str(value)
+            # The operator replaces the placeholders (the next test: they are refused as is).
+            monkeypatch.setenv(key, secrets.token_hex(16) if value in PLACEHOLDERS else value)
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
         pods = PodSettings(_env_file=None)  # type: ignore[call-arg]
         assert not settings.is_embedded_broker, name
         assert settings.resolved_database_url.startswith("postgresql+asyncpg://"), name
         assert pods.gpu_host == "runpod" and pods.runpod_pool, name
+
+
+def test_the_example_secrets_must_be_replaced(
+    config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = services(config)["api"]["environment"]
+    for key in list(os.environ):
+        if key.startswith("SKYIE_"):
+            monkeypatch.delenv(key)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, "" if value is None else str(value))
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    message = str(refused.value)
+    assert "SKYIE_SECRET_KEY is still the placeholder 'change-me'" in message
+    assert "SKYIE_GPU_API_KEY is still the placeholder" in message
 
 
 def test_traefik_serves_both_hosts_over_https(config: dict[str, Any]) -> None:

@@ -10,12 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from cli.main import app
 from core.models import JobStatus, StepStatus
 from core.production import ProductionOptions, Resolution, VideoFormat
 from core.settings import Settings
+from jobs import service
+from jobs.runner import in_flight
 from jobs.scheduler import Leader
 from jobs.worker import JobWorker
 from tests.conftest import Stack
@@ -56,8 +59,18 @@ async def test_a_stopping_worker_lets_its_running_step_finish(stack: Stack) -> N
     assert all(s.runs == 1 for s in await steps_of(settings, started.job_id))
 
 
-async def test_past_the_grace_period_a_running_step_is_handed_back(stack: Stack) -> None:
+async def test_past_the_grace_period_a_running_step_is_handed_back(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = stack.settings
+    finished: list[str] = []  # step ids, each time a run finishes its step
+    finish_step = service.finish_step
+
+    async def counting(session: AsyncSession, step_id: str, *, reused: bool) -> None:
+        finished.append(step_id)
+        await finish_step(session, step_id, reused=reused)
+
+    monkeypatch.setattr(service, "finish_step", counting)
     user = await make_user(settings, 300)
     started = await submit(settings, user, SCRIPT, SMALL)
     worker = JobWorker(settings, threads=1).start()
@@ -75,6 +88,13 @@ async def test_past_the_grace_period_a_running_step_is_handed_back(stack: Stack)
     assert job.status == JobStatus.succeeded.value, job.error
     step = next(s for s in await steps_of(settings, started.job_id) if s.id == step_id)
     assert step.status == StepStatus.done.value and step.attempts == 1
+    # Once the first worker's thread is through as well, the step was finished once, by the
+    # second worker.
+    deadline = time.monotonic() + 60
+    while in_flight.count() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not in_flight.count(), "the handed-back run never ended"
+    assert finished.count(step_id) == 1
 
 
 @pytest.mark.parametrize("stack", ["postgres"], indirect=True)
@@ -101,6 +121,26 @@ def test_the_health_check_reads_the_alive_files_age(tmp_path: Path) -> None:
     os.utime(alive, (old, old))
     result = runner.invoke(app, ["alive", str(alive), "--max-age", "60"])
     assert result.exit_code == 1 and "not healthy" in result.output
+
+
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)
+def test_a_worker_that_cannot_reach_its_broker_is_not_healthy(stack: Stack) -> None:
+    settings = stack.settings.model_copy(update={"broker": "redis://127.0.0.1:1/0"})
+    worker = JobWorker(settings, threads=1, schedule=False).start()
+    try:
+        assert not worker.healthy()
+    finally:
+        worker.stop(0)
+    worker = JobWorker(stack.settings, threads=1, schedule=False).start()
+    try:
+        assert worker.healthy()
+    finally:
+        worker.stop(0)
+
+
+def test_a_scheduler_needs_a_shared_broker(sqlite_stack: Stack) -> None:
+    result = CliRunner().invoke(app, ["scheduler"])
+    assert result.exit_code == 2 and "shared broker" in result.output
 
 
 def test_a_worker_refuses_an_unknown_queue(stack: Stack) -> None:
