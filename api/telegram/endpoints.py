@@ -79,7 +79,11 @@ async def create_link(
 async def unlink(
     principal: CurrentUser,
     session: Session,
-    telegram_id: int = Path(description="The Telegram user id, from GET /v1/telegram."),
+    # Telegram ids fit in 52 bits; the column is a signed 64-bit integer, so a larger number
+    # is answered 422 here rather than overflowing the database driver.
+    telegram_id: int = Path(
+        ge=1, le=2**63 - 1, description="The Telegram user id, from GET /v1/telegram."
+    ),
 ) -> Response:
     """Untie a Telegram chat: it no longer acts as this account (its next /start opens a new
     one). Nothing made from it is lost: videos and credits stay here."""
