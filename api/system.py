@@ -17,7 +17,10 @@ from api.errors import ERRORS
 from core.db import get_database
 from core.logging import get_logger
 from core.settings import EMBEDDED, Settings
-from jobs.steps import make_gpu_client
+from gpu.client import GpuClient
+from gpu.pods import HostStatus
+from gpu.schemas import Health as GpuHealth
+from jobs.gpu_host import health_clients, on_demand_state
 
 log = get_logger("api.system")
 router = APIRouter(tags=["system"])
@@ -38,10 +41,15 @@ class GpuState(StrEnum):
     online = "online"
     offline = "offline"
     starting = "starting"
+    standby = "standby"
 
 
 class GpuStatus(BaseModel):
-    state: GpuState
+    state: GpuState = Field(
+        description="online: GPU steps run now; starting: the GPU is on its way up "
+        "(ready_eta_s); standby: an on-demand GPU that is stopped and starts when a video needs "
+        "it; offline: the GPU server cannot be reached (videos wait until it is back)."
+    )
     gpu: str | None = Field(default=None, description="The GPU's name; None on a CPU host.")
     engines: list[str] = Field(default_factory=list, description="Engines that can run now.")
     voice_engines: list[str] = Field(
@@ -49,6 +57,11 @@ class GpuStatus(BaseModel):
     )
     queued: int = 0
     running: int = 0
+    ready_eta_s: float | None = Field(
+        default=None,
+        description="Expected seconds until the GPU is ready: while starting, the rest of the "
+        "start; on standby, how long a start takes. None when online or unknown.",
+    )
     message: str = ""
 
 
@@ -115,31 +128,99 @@ class _GpuCache:
 
 
 async def _probe_gpu(settings: Settings) -> GpuStatus:
-    client = make_gpu_client(settings)
+    """An on-demand GPU (RunPod) from its shared state, which starts nothing; a fixed one (a GPU
+    server's URL, the in-process lite server) by asking its /health."""
+    try:
+        state = await asyncio.wait_for(on_demand_state(settings), GPU_CHECK_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("gpu.status_state_timeout")
+        return GpuStatus(state=GpuState.offline, message="the GPU's state cannot be read now")
+    except ValueError as exc:  # the GPU host settings (SKYIE_GPU_HOST, SKYIE_RUNPOD_*) are wrong
+        log.error("gpu.status_misconfigured", error=str(exc))
+        return GpuStatus(state=GpuState.offline, message="the GPU host is not configured")
+    if state is None:
+        return await _probe_fixed(health_clients(settings)[0])
+    if state.status is HostStatus.ready:
+        return await _ready_pods(health_clients(settings))
+    eta = state.ready_eta_s
+    if state.status is HostStatus.starting:
+        return GpuStatus(
+            state=GpuState.starting,
+            ready_eta_s=eta,
+            message=f"the GPU is starting: ready in about {_about(eta)}"
+            if eta is not None
+            else "the GPU is starting",
+        )
+    if eta is None:
+        # No estimate means the pods' shared state could not be read (Redis is down).
+        log.warning("gpu.status_state_unknown", detail=state.detail)
+        return GpuStatus(state=GpuState.offline, message="the GPU's state cannot be read now")
+    return GpuStatus(
+        state=GpuState.standby,
+        ready_eta_s=eta,
+        message=f"the GPU is on standby: it starts when a video needs it, "
+        f"which takes about {_about(eta)}",
+    )
+
+
+async def _health(client: GpuClient) -> GpuHealth:
     client.retries = 0
     try:
-        health = await asyncio.wait_for(client.health(), GPU_CHECK_TIMEOUT_S)
+        return await asyncio.wait_for(client.health(), GPU_CHECK_TIMEOUT_S)
+    finally:
+        await client.aclose()
+
+
+async def _probe_fixed(client: GpuClient) -> GpuStatus:
+    try:
+        health = await _health(client)
     except Exception as exc:
         log.info("gpu.status_offline", error=str(exc))
         return GpuStatus(state=GpuState.offline, message="the GPU server is not answering")
-    finally:
-        await client.aclose()
-    engines = sorted(name for name, e in health.engines.items() if e.available)
     tts = health.engines.get("tts")
     return GpuStatus(
         voice_engines=tts.variants if tts else [],
         state=GpuState.online if health.ok else GpuState.offline,
         gpu=health.gpu,
-        engines=engines,
+        engines=sorted(name for name, e in health.engines.items() if e.available),
         queued=health.queued,
         running=health.running,
         message="" if health.ok else "no engine can run on the GPU server",
     )
 
 
+async def _ready_pods(clients: list[GpuClient]) -> GpuStatus:
+    """Online, as the shared state says; the pods that answer /health (asking a stopped pod's
+    proxy starts nothing) name the GPU and its engines and report their queues."""
+    answers = await asyncio.gather(*(_health(c) for c in clients), return_exceptions=True)
+    healthy = [a for a in answers if isinstance(a, GpuHealth) and a.ok]
+    if not healthy:
+        errors = [str(a) for a in answers if isinstance(a, BaseException)]
+        log.info("gpu.status_pod_not_answering", errors=errors)
+        return GpuStatus(
+            state=GpuState.online, message="the GPU is up but did not answer a check just now"
+        )
+    first = healthy[0]
+    tts = first.engines.get("tts")
+    return GpuStatus(
+        state=GpuState.online,
+        gpu=first.gpu,
+        engines=sorted(name for name, e in first.engines.items() if e.available),
+        voice_engines=tts.variants if tts else [],
+        queued=sum(h.queued for h in healthy),
+        running=sum(h.running for h in healthy),
+    )
+
+
+def _about(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
+
+
 @router.get("/v1/gpu/status", responses=ERRORS)
 async def gpu_status(request: Request, settings: AppSettings, principal: CurrentUser) -> GpuStatus:
-    """For the GPU badge: online, offline or starting. Checked at most every 10 s."""
+    """For the GPU badge: online, starting, standby or offline. Checked at most every 10 s."""
     cache: _GpuCache = request.app.state.gpu_cache
     async with cache.lock:
         if cache.value is None or time.monotonic() - cache.at > GPU_STATUS_TTL_S:

@@ -3,11 +3,13 @@ RunPod pods that start when GPU steps wait and stop when no job in flight needs 
 
 GPU steps ask `gpu_host(settings)` for a ready server before they run (which may start a pod);
 the sweeper calls `stop_idle_gpu` every few seconds with the database's count of GPU steps
-still to come, so a pod never stops under a job that will need it again.
+still to come, so a pod never stops under a job that will need it again. The GPU badge reads
+`on_demand_state` and `health_clients`, neither of which starts anything.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from pydantic import SecretStr
@@ -16,7 +18,17 @@ from sqlalchemy import func, select
 from core.db import get_database
 from core.models import Job, JobStatus, JobStep, StepStatus
 from core.settings import Settings
-from gpu.pods import GpuHost, PodSettings, make_host
+from gpu.client import GpuClient
+from gpu.pods import (
+    EMBEDDED_URL,
+    GpuHost,
+    HostState,
+    InProcessHost,
+    PodSettings,
+    RunPodHost,
+    StaticHost,
+    make_host,
+)
 
 _hosts: dict[str, GpuHost] = {}
 _lock = threading.Lock()
@@ -62,3 +74,30 @@ async def stop_idle_gpu(settings: Settings) -> bool:
     host = gpu_host(settings)
     pending, running = await gpu_work(settings)
     return await host.maybe_stop(pending, running)
+
+
+async def on_demand_state(settings: Settings) -> HostState | None:
+    """The GPU host's state as every worker sees it when it starts on demand (RunPod pods: read
+    from Redis in a thread), without starting anything; None for a host that is always on (a
+    fixed server, the in-process one), which only its /health can describe."""
+    host = gpu_host(settings)
+    if isinstance(host, StaticHost | InProcessHost):
+        return None
+    return await asyncio.to_thread(host.state)
+
+
+def health_clients(settings: Settings) -> list[GpuClient]:
+    """Clients for the GPU servers whose /health may be asked, in the host's order; asking one
+    starts nothing. A fixed host: its server. RunPod: every pod of the pool, to be asked only
+    while `on_demand_state` is ready (a stopped pod's proxy answers 404). The caller closes them.
+    """
+    host = gpu_host(settings)
+    if isinstance(host, RunPodHost):
+        urls = list(host.urls.values())
+    elif isinstance(host, StaticHost):
+        urls = [host.url]
+    elif isinstance(host, InProcessHost):
+        urls = [EMBEDDED_URL]
+    else:
+        urls = []  # an on-demand host that names no URL until it is asked to start
+    return [host.client(url) for url in urls]
