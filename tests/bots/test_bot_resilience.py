@@ -4,14 +4,8 @@ who block the bot, texts longer than a message, and webhook mode with its secret
 from __future__ import annotations
 
 import re
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from core.db import get_database
@@ -21,6 +15,7 @@ from tests.bots.fake_telegram import FakeTelegram
 from tests.bots.test_bot import brief, callbacks, gen, said, start
 from tests.conftest import Stack
 from tests.jobs.helpers import wait_for
+from tests.serving import free_port, serve
 from webchat.app import create_studio_app
 
 PROMPT = "a slow aerial shot over green tea terraces at sunrise with mist in the valleys " * 5
@@ -109,38 +104,16 @@ def watchers(bot: Running) -> dict[str, object]:
     return dict(bot.application.bot_data["deps"].watchers)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serve(app: FastAPI, port: int) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server failed to start")
-        threading.Event().wait(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 async def test_webhook_mode_takes_updates_with_the_secret_only(
     sqlite_stack: Stack, fake_telegram: FakeTelegram
 ) -> None:
     settings, fake = sqlite_stack.settings, fake_telegram
     configure(settings, fake)
-    port = _free_port()
+    port = free_port()
     settings.telegram_webhook_url = f"http://127.0.0.1:{port}/telegram/webhook"
     settings.telegram_webhook_secret = "s3cret_Token-1"
-    with serve(create_studio_app(settings, run_worker=False), port) as base:
+    base = f"http://127.0.0.1:{port}"
+    with serve(create_studio_app(settings, run_worker=False), port):
         # The bot comes up in the background, the API does not wait for it.
         await fake.wait_for(
             lambda: any(

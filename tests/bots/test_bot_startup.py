@@ -4,15 +4,10 @@ as Telegram answers; a shutdown before then ends the retries cleanly."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import islice
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from structlog.testing import capture_logs
 
@@ -21,6 +16,7 @@ from tests.bots.conftest import configure
 from tests.bots.fake_telegram import FakeTelegram
 from tests.bots.test_bot import start
 from tests.conftest import Stack
+from tests.serving import free_port, serve
 from webchat.app import create_studio_app
 
 SECRET = "s3cret_Token-1"
@@ -29,31 +25,6 @@ UPDATE = {
     "update_id": 1,
     "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "/x"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serve(app: FastAPI, port: int) -> Iterator[uvicorn.Server]:
-    """`skyie serve` on a thread; once the block ends the server has shut down."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server failed to start")
-        threading.Event().wait(0.02)
-    try:
-        yield server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the server did not shut down"
 
 
 def _studio(stack: Stack, fake: FakeTelegram, port: int) -> FastAPI:
@@ -83,7 +54,7 @@ def test_the_wait_between_tries_doubles_up_to_a_minute() -> None:
 async def test_the_api_starts_while_telegram_is_down_and_the_bot_follows(
     sqlite_stack: Stack, fake_telegram: FakeTelegram, quick_retries: None
 ) -> None:
-    fake, port = fake_telegram, _free_port()
+    fake, port = fake_telegram, free_port()
     fake.fail("getMe", times=None)  # Telegram out of reach
     with (
         capture_logs() as logs,
@@ -129,7 +100,7 @@ async def test_the_api_starts_while_telegram_is_down_and_the_bot_follows(
 async def test_a_shutdown_while_telegram_is_still_down_ends_the_retries(
     sqlite_stack: Stack, fake_telegram: FakeTelegram, quick_retries: None
 ) -> None:
-    fake, port = fake_telegram, _free_port()
+    fake, port = fake_telegram, free_port()
     fake.fail("getMe", times=None)
     with serve(_studio(sqlite_stack, fake, port), port) as server:
         await fake.wait_for(lambda: dropped(fake, "getMe") >= 2)

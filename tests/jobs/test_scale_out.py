@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from core.events import reset_bus
 from core.models import CreditEntry, EntryKind, Job, JobStatus, JobStep, StepStatus, Usage, User
 from core.settings import get_settings
 from tests.conftest import ADMIN_POSTGRES_URL, REDIS_NAMESPACE, REDIS_URL, SESSION, _admin
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 50
@@ -70,12 +70,6 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.text()[-3000:]}" for p in self.processes.values())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

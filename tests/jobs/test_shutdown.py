@@ -39,24 +39,29 @@ async def running_step(settings: Settings, job_id: str, kind: str) -> str:
     raise AssertionError(f"no {kind} step started")
 
 
+async def busy_worker(settings: Settings) -> tuple[str, JobWorker, str]:
+    """(job id, a one-thread worker, the id of the lip-sync step it is running now)."""
+    user = await make_user(settings, 300)
+    job_id = (await submit(settings, user, SCRIPT, SMALL)).job_id
+    worker = JobWorker(settings, threads=1).start()
+    return job_id, worker, await running_step(settings, job_id, "lipsync")
+
+
 async def test_a_stopping_worker_lets_its_running_step_finish(stack: Stack) -> None:
     settings = stack.settings
-    user = await make_user(settings, 300)
-    started = await submit(settings, user, SCRIPT, SMALL)
-    worker = JobWorker(settings, threads=1).start()
-    step_id = await running_step(settings, started.job_id, "lipsync")
+    job_id, worker, step_id = await busy_worker(settings)
     handed = await asyncio.to_thread(worker.stop, 120)
     assert handed == 0
-    steps = {s.id: s for s in await steps_of(settings, started.job_id)}
+    steps = {s.id: s for s in await steps_of(settings, job_id)}
     assert steps[step_id].status == StepStatus.done.value and steps[step_id].runs == 1
     # It took nothing new: the render waits for the next worker.
     assert not [s for s in steps.values() if s.status == StepStatus.running.value]
     assert any(s.status == StepStatus.queued.value for s in steps.values())
 
     with JobWorker(settings, threads=1):
-        job = await wait_for(settings, started.job_id)
+        job = await wait_for(settings, job_id)
     assert job.status == JobStatus.succeeded.value, job.error
-    assert all(s.runs == 1 for s in await steps_of(settings, started.job_id))
+    assert all(s.runs == 1 for s in await steps_of(settings, job_id))
 
 
 async def test_past_the_grace_period_a_running_step_is_handed_back(
@@ -71,22 +76,19 @@ async def test_past_the_grace_period_a_running_step_is_handed_back(
         await finish_step(session, step_id, reused=reused)
 
     monkeypatch.setattr(service, "finish_step", counting)
-    user = await make_user(settings, 300)
-    started = await submit(settings, user, SCRIPT, SMALL)
-    worker = JobWorker(settings, threads=1).start()
-    step_id = await running_step(settings, started.job_id, "lipsync")
+    job_id, worker, step_id = await busy_worker(settings)
     handed = await asyncio.to_thread(worker.stop, 0)
     assert handed == 1
-    step = next(s for s in await steps_of(settings, started.job_id) if s.id == step_id)
+    step = next(s for s in await steps_of(settings, job_id) if s.id == step_id)
     # Queued again at once, nobody's, and the interrupted attempt does not count against it.
     assert (step.status, step.worker_id, step.attempts) == (StepStatus.queued.value, None, 0)
 
     # The next worker takes it from the message the hand-back sent (on Redis; the lease here
     # is 30 s, longer than the job), and the first one's thread, still busy, never finishes it.
     with JobWorker(settings, threads=1):
-        job = await wait_for(settings, started.job_id)
+        job = await wait_for(settings, job_id)
     assert job.status == JobStatus.succeeded.value, job.error
-    step = next(s for s in await steps_of(settings, started.job_id) if s.id == step_id)
+    step = next(s for s in await steps_of(settings, job_id) if s.id == step_id)
     assert step.status == StepStatus.done.value and step.attempts == 1
     # Once the first worker's thread is through as well, the step was finished once, by the
     # second worker.
